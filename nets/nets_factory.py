@@ -1,0 +1,158 @@
+"""The model registry: one entry per TF-Slim model name.
+
+Each entry (`ModelSpec`) holds everything the scripts need to know about a
+model: its builder, its arg_scope function, its default image size, the
+preprocessing it was trained with and whether it takes an attention module.
+Slim kept three maps in sync by hand for this; `networks_map` and
+`arg_scopes_map` are derived from the registry for code written against
+Slim's names.
+
+Attention is a flag, not a model name: `get_network_fn('resnet_v1_50', ...,
+attention_module='se_block')` builds SE-ResNet-50 [1].
+
+References:
+  [1] Hu et al., Squeeze-and-Excitation Networks, arXiv:1709.01507.
+
+Typical use:
+
+    from nets import nets_factory
+
+    network_fn = nets_factory.get_network_fn(
+        'resnet_v1_50', num_classes=1000, is_training=True,
+        attention_module='se_block', reduction_ratio=16)
+    size = network_fn.default_image_size        # 224
+    logits, end_points = network_fn(images)     # images: [batch, 224, 224, 3]
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import collections
+import functools
+
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from nets import attention
+from nets import resnet_v1
+from nets import resnet_v2
+
+ModelSpec = collections.namedtuple(
+    'ModelSpec',
+    [
+        'builder',  # fn(images, num_classes=..., is_training=..., **kw)
+        'arg_scope',  # fn(weight_decay=...) -> arg_scope
+        'default_image_size',  # int: the side of the square input
+        'preprocessing',  # preprocessing_factory name, or None (must be given)
+        'supports_attention',  # builder takes attention_module/reduction_ratio
+    ])
+
+
+def _resnet(module, depth, preprocessing):
+  family = module.__name__.split('.')[-1]  # 'resnet_v1' or 'resnet_v2'
+  return ('%s_%d' % (family, depth),
+          ModelSpec(builder=getattr(module, '%s_%d' % (family, depth)),
+                    arg_scope=module.resnet_arg_scope,
+                    default_image_size=224,
+                    preprocessing=preprocessing,
+                    supports_attention=True))
+
+
+# One row per model. Sections are model families; keep rows in Slim's order.
+_MODELS = collections.OrderedDict([
+    # --- Inception family, VGG, AlexNet, OverFeat, CifarNet, LeNet ---
+    # --- ResNet v1 [He et al. 2015] and v2 [He et al. 2016] ---
+    # Slim maps ResNet V2 to vgg preprocessing, but its published checkpoints
+    # were trained with inception preprocessing (Slim README; tensorflow/models
+    # #1497), so fine-tuning from them needs 'inception'.
+    *[_resnet(resnet_v1, d, 'vgg') for d in sorted(resnet_v1.UNITS_PER_BLOCK)],
+    *[_resnet(resnet_v2, d, 'inception')
+      for d in sorted(resnet_v2.UNITS_PER_BLOCK)],
+    # --- MobileNet v1 / v2 / v3 / EdgeTPU ---
+    # --- NASNet / PNASNet ---
+])
+
+# Slim-compatible views of the registry.
+networks_map = {name: spec.builder for name, spec in _MODELS.items()}
+arg_scopes_map = {name: spec.arg_scope for name, spec in _MODELS.items()}
+
+
+def names():
+  """Returns every registered model name, sorted."""
+  return sorted(_MODELS)
+
+
+def attention_model_names():
+  """Returns the names of the models that take an attention module, sorted."""
+  return sorted(n for n, s in _MODELS.items() if s.supports_attention)
+
+
+def get_model_spec(name):
+  """Returns the `ModelSpec` registered for `name`.
+
+  Raises:
+    ValueError: if `name` is not registered; the message lists valid names.
+  """
+  try:
+    return _MODELS[name]
+  except (KeyError, TypeError):
+    raise ValueError('Unknown model_name %r; expected one of: %s' %
+                     (name, ', '.join(names())))
+
+
+def preprocessing_name(name):
+  """Returns the preprocessing a model was trained with, or None if unset."""
+  return get_model_spec(name).preprocessing
+
+
+def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
+                   attention_module=None,
+                   reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+  """Returns `network_fn(images, **kwargs) -> (logits, end_points)`.
+
+  Args:
+    name: a model name from `names()`.
+    num_classes: number of classes of the logits layer; 0 or None builds the
+      model up to its pre-logits features where the builder allows it.
+    weight_decay: L2 coefficient given to the model's arg_scope.
+    is_training: whether the model is built for training (batch norm and
+      dropout in training mode).
+    attention_module: None/'' for the published model, or a name from
+      `attention.names()`.
+    reduction_ratio: SE reduction ratio r (positive int; the paper's 16).
+
+  Returns:
+    `network_fn`, carrying `default_image_size`. It takes `images` of shape
+    `[batch, height, width, channels]` and any extra builder kwargs, and
+    returns `(logits, end_points)`; with attention on, `end_points` also holds
+    every SE block's gate as `<block scope>/excitation`, `[batch, 1, 1, C]`.
+
+  Raises:
+    ValueError: for an unknown model or attention module, a model that does
+      not take attention, or an invalid reduction ratio.
+  """
+  spec = get_model_spec(name)
+  attention.get_attention_fn(attention_module)  # raises for unknown names
+  attention.validate_reduction_ratio(reduction_ratio)
+  attention_kwargs = {}
+  if spec.supports_attention:
+    attention_kwargs = dict(attention_module=attention_module or None,
+                            reduction_ratio=reduction_ratio)
+  elif attention.is_enabled(attention_module):
+    raise ValueError('%s does not support attention_module=%r; models that do: '
+                     '%s' % (name, attention_module,
+                             ', '.join(attention_model_names())))
+
+  @functools.wraps(spec.builder)
+  def network_fn(images, **kwargs):
+    gates_before = len(tf.get_collection(attention.EXCITATIONS))
+    with slim.arg_scope(spec.arg_scope(weight_decay=weight_decay)):
+      logits, end_points = spec.builder(
+          images, num_classes=num_classes, is_training=is_training,
+          **dict(attention_kwargs, **kwargs))
+    end_points.update(attention.collected_excitations(start=gates_before))
+    return logits, end_points
+
+  network_fn.default_image_size = spec.default_image_size
+  return network_fn
