@@ -35,6 +35,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import attention
+from nets import inception_v4
 from nets import resnet_v1
 from nets import resnet_v2
 
@@ -62,6 +63,11 @@ def _resnet(module, depth, preprocessing):
 # One row per model. Sections are model families; keep rows in Slim's order.
 _MODELS = collections.OrderedDict([
     # --- Inception family, VGG, AlexNet, OverFeat, CifarNet, LeNet ---
+    ('inception_v4', ModelSpec(builder=inception_v4.inception_v4,
+                               arg_scope=inception_v4.inception_v4_arg_scope,
+                               default_image_size=299,
+                               preprocessing='inception',
+                               supports_attention=True)),
     # --- ResNet v1 [He et al. 2015] and v2 [He et al. 2016] ---
     # Slim maps ResNet V2 to vgg preprocessing, but its published checkpoints
     # were trained with inception preprocessing (Slim README; tensorflow/models
