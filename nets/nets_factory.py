@@ -36,8 +36,10 @@ import tf_slim as slim
 
 from nets import attention
 from nets import inception_v4
+from nets import mobilenet_v1
 from nets import resnet_v1
 from nets import resnet_v2
+from nets.mobilenet import mobilenet_v2
 
 ModelSpec = collections.namedtuple(
     'ModelSpec',
@@ -76,6 +78,27 @@ _MODELS = collections.OrderedDict([
     *[_resnet(resnet_v2, d, 'inception')
       for d in sorted(resnet_v2.UNITS_PER_BLOCK)],
     # --- MobileNet v1 / v2 / v3 / EdgeTPU ---
+    # MobileNet v1 [Howard et al. 2017]: one builder, four width multipliers.
+    # Slim maps no preprocessing for mobilenet_v1_075/050/025; they were
+    # trained like mobilenet_v1, so they get its 'inception' preprocessing.
+    *[(name, ModelSpec(builder=getattr(mobilenet_v1, name),
+                       arg_scope=mobilenet_v1.mobilenet_v1_arg_scope,
+                       default_image_size=224,
+                       preprocessing='inception',
+                       supports_attention=False))
+      for name in ('mobilenet_v1', 'mobilenet_v1_075', 'mobilenet_v1_050',
+                   'mobilenet_v1_025')],
+    # MobileNetV2 [Sandler et al. 2018]; SE inside every inverted residual,
+    # for all three width multipliers.
+    *[(name, ModelSpec(builder=builder,
+                       arg_scope=mobilenet_v2.training_scope,
+                       default_image_size=224,
+                       preprocessing='inception',
+                       supports_attention=True))
+      for name, builder in (
+          ('mobilenet_v2', mobilenet_v2.mobilenet),
+          ('mobilenet_v2_140', mobilenet_v2.mobilenet_v2_140),
+          ('mobilenet_v2_035', mobilenet_v2.mobilenet_v2_035))],
     # --- NASNet / PNASNet ---
 ])
 
