@@ -35,6 +35,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import attention
+from nets import inception_resnet_v2
 from nets import inception_v4
 from nets import mobilenet_v1
 from nets import resnet_v1
@@ -70,6 +71,12 @@ _MODELS = collections.OrderedDict([
                                default_image_size=299,
                                preprocessing='inception',
                                supports_attention=True)),
+    ('inception_resnet_v2', ModelSpec(
+        builder=inception_resnet_v2.inception_resnet_v2,
+        arg_scope=inception_resnet_v2.inception_resnet_v2_arg_scope,
+        default_image_size=299,
+        preprocessing='inception',
+        supports_attention=True)),
     # --- ResNet v1 [He et al. 2015] and v2 [He et al. 2016] ---
     # Slim maps ResNet V2 to vgg preprocessing, but its published checkpoints
     # were trained with inception preprocessing (Slim README; tensorflow/models
