@@ -41,6 +41,8 @@ from nets import mobilenet_v1
 from nets import resnet_v1
 from nets import resnet_v2
 from nets.mobilenet import mobilenet_v2
+from nets.nasnet import nasnet
+from nets.nasnet import pnasnet
 
 ModelSpec = collections.namedtuple(
     'ModelSpec',
@@ -107,6 +109,25 @@ _MODELS = collections.OrderedDict([
           ('mobilenet_v2_140', mobilenet_v2.mobilenet_v2_140),
           ('mobilenet_v2_035', mobilenet_v2.mobilenet_v2_035))],
     # --- NASNet / PNASNet ---
+    # NASNet-A [Zoph et al. 2017] and PNASNet-5 [Liu et al. 2017]; no attention.
+    # Slim maps no preprocessing for nasnet_cifar: being a 32x32 CIFAR-10
+    # model, it gets 'cifarnet'.
+    *[(name, ModelSpec(builder=builder,
+                       arg_scope=arg_scope,
+                       default_image_size=builder.default_image_size,
+                       preprocessing=preprocessing,
+                       supports_attention=False))
+      for name, builder, arg_scope, preprocessing in (
+          ('nasnet_cifar', nasnet.build_nasnet_cifar,
+           nasnet.nasnet_cifar_arg_scope, 'cifarnet'),
+          ('nasnet_mobile', nasnet.build_nasnet_mobile,
+           nasnet.nasnet_mobile_arg_scope, 'inception'),
+          ('nasnet_large', nasnet.build_nasnet_large,
+           nasnet.nasnet_large_arg_scope, 'inception'),
+          ('pnasnet_mobile', pnasnet.build_pnasnet_mobile,
+           pnasnet.pnasnet_mobile_arg_scope, 'inception'),
+          ('pnasnet_large', pnasnet.build_pnasnet_large,
+           pnasnet.pnasnet_large_arg_scope, 'inception'))],
 ])
 
 # Slim-compatible views of the registry.
