@@ -41,6 +41,7 @@ from nets import mobilenet_v1
 from nets import resnet_v1
 from nets import resnet_v2
 from nets.mobilenet import mobilenet_v2
+from nets.mobilenet import mobilenet_v3
 from nets.nasnet import nasnet
 from nets.nasnet import pnasnet
 
@@ -108,6 +109,20 @@ _MODELS = collections.OrderedDict([
           ('mobilenet_v2', mobilenet_v2.mobilenet),
           ('mobilenet_v2_140', mobilenet_v2.mobilenet_v2_140),
           ('mobilenet_v2_035', mobilenet_v2.mobilenet_v2_035))],
+    # MobileNetV3 [Howard et al. 2019] and MobileNet-EdgeTPU: their own
+    # squeeze-excite is part of the published model; no attention module.
+    *[(name, ModelSpec(builder=builder,
+                       arg_scope=mobilenet_v3.training_scope,
+                       default_image_size=224,
+                       preprocessing='inception',
+                       supports_attention=False))
+      for name, builder in (
+          ('mobilenet_v3_small', mobilenet_v3.small),
+          ('mobilenet_v3_large', mobilenet_v3.large),
+          ('mobilenet_v3_small_minimalistic', mobilenet_v3.small_minimalistic),
+          ('mobilenet_v3_large_minimalistic', mobilenet_v3.large_minimalistic),
+          ('mobilenet_edgetpu', mobilenet_v3.edge_tpu),
+          ('mobilenet_edgetpu_075', mobilenet_v3.edge_tpu_075))],
     # --- NASNet / PNASNet ---
     # NASNet-A [Zoph et al. 2017] and PNASNet-5 [Liu et al. 2017]; no attention.
     # Slim maps no preprocessing for nasnet_cifar: being a 32x32 CIFAR-10
