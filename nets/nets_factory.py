@@ -36,6 +36,7 @@ import tf_slim as slim
 
 from nets import attention
 from nets import inception_resnet_v2
+from nets import inception_v3
 from nets import inception_v4
 from nets import mobilenet_v1
 from nets import resnet_v1
@@ -69,6 +70,11 @@ def _resnet(module, depth, preprocessing):
 # One row per model. Sections are model families; keep rows in Slim's order.
 _MODELS = collections.OrderedDict([
     # --- Inception family, VGG, AlexNet, OverFeat, CifarNet, LeNet ---
+    ('inception_v3', ModelSpec(builder=inception_v3.inception_v3,
+                               arg_scope=inception_v3.inception_v3_arg_scope,
+                               default_image_size=299,
+                               preprocessing='inception',
+                               supports_attention=True)),
     ('inception_v4', ModelSpec(builder=inception_v4.inception_v4,
                                arg_scope=inception_v4.inception_v4_arg_scope,
                                default_image_size=299,
