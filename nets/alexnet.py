@@ -1,0 +1,120 @@
+"""AlexNet "one weird trick" variant (alexnet_v2) [1], as in TF-Slim.
+
+No attention. Single-tower, no LRN; the fully connected layers are convs
+(fc6 a 5x5 VALID conv, fc7 and fc8 1x1 convs). `tf_slim.nets.alexnet` builds
+the same variables but lacks TF-Slim's `global_pool` and `num_classes=0`
+(features only), so this module builds the net itself.
+
+References:
+  [1] Krizhevsky, One weird trick for parallelizing convolutional neural
+      networks, arXiv:1404.5997.
+
+Typical use:
+
+    from nets import alexnet
+
+    with slim.arg_scope(alexnet.alexnet_v2_arg_scope()):
+      logits, end_points = alexnet.alexnet_v2(images, num_classes=1000)
+    # images: [batch, 224, 224, 3] -> logits: [batch, 1000]
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+def _trunc_normal(stddev):
+  return tf.truncated_normal_initializer(0.0, stddev)
+
+
+def alexnet_v2_arg_scope(weight_decay=0.0005):
+  """Returns the AlexNet arg_scope: ReLU, L2 decay, biases 0.1, SAME convs.
+
+  Args:
+    weight_decay: L2 coefficient for conv and fully connected weights.
+
+  Returns:
+    An arg_scope for `slim.arg_scope(...)`.
+  """
+  with slim.arg_scope([slim.conv2d, slim.fully_connected],
+                      activation_fn=tf.nn.relu,
+                      biases_initializer=tf.constant_initializer(0.1),
+                      weights_regularizer=slim.l2_regularizer(weight_decay)):
+    with slim.arg_scope([slim.conv2d], padding='SAME'):
+      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
+        return arg_sc
+
+
+def alexnet_v2(inputs,
+               num_classes=1000,
+               is_training=True,
+               dropout_keep_prob=0.5,
+               spatial_squeeze=True,
+               scope='alexnet_v2',
+               global_pool=False):
+  """AlexNet v2 classifier [1].
+
+  Args:
+    inputs: 4-D tensor `[batch, height, width, 3]`, 224 x 224 by default.
+    num_classes: number of classes. If 0 or None, fc8 and dropout7 are
+      omitted and the fc7 features (`[batch, 1, 1, 4096]` at 224) are
+      returned.
+    is_training: whether dropout runs in training mode.
+    dropout_keep_prob: fraction kept by the dropout after fc6 and fc7.
+    spatial_squeeze: if True, logits are `[batch, num_classes]`, else
+      `[batch, 1, 1, num_classes]`.
+    scope: variable scope.
+    global_pool: if True, average fc7 over space ('global_pool' end point).
+
+  Returns:
+    `(net, end_points)`: logits (or fc7 features) and an ordered dict of
+    every layer's output keyed `<scope>/<layer>`.
+  """
+  with tf.variable_scope(scope, 'alexnet_v2', [inputs]) as sc:
+    end_points_collection = sc.original_name_scope + '_end_points'
+    with slim.arg_scope([slim.conv2d, slim.fully_connected, slim.max_pool2d],
+                        outputs_collections=[end_points_collection]):
+      # 224 x 224 x 3
+      net = slim.conv2d(inputs, 64, [11, 11], 4, padding='VALID',
+                        scope='conv1')
+      # 54 x 54 x 64
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool1')
+      net = slim.conv2d(net, 192, [5, 5], scope='conv2')
+      # 26 x 26 x 192
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool2')
+      net = slim.conv2d(net, 384, [3, 3], scope='conv3')
+      net = slim.conv2d(net, 384, [3, 3], scope='conv4')
+      net = slim.conv2d(net, 256, [3, 3], scope='conv5')
+      # 12 x 12 x 256
+      net = slim.max_pool2d(net, [3, 3], 2, scope='pool5')
+      # 5 x 5 x 256: fully connected layers as convs
+      with slim.arg_scope([slim.conv2d],
+                          weights_initializer=_trunc_normal(0.005),
+                          biases_initializer=tf.constant_initializer(0.1)):
+        net = slim.conv2d(net, 4096, [5, 5], padding='VALID', scope='fc6')
+        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                           scope='dropout6')
+        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
+        # 1 x 1 x 4096
+        end_points = slim.utils.convert_collection_to_dict(
+            end_points_collection)
+        if global_pool:
+          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
+          end_points['global_pool'] = net
+        if num_classes:
+          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
+                             scope='dropout7')
+          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                            normalizer_fn=None,
+                            biases_initializer=tf.zeros_initializer(),
+                            scope='fc8')
+          if spatial_squeeze:
+            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
+          end_points[sc.name + '/fc8'] = net
+      return net, end_points
+
+
+alexnet_v2.default_image_size = 224
