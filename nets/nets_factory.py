@@ -34,13 +34,20 @@ import functools
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import alexnet
 from nets import attention
+from nets import cifarnet
 from nets import inception_resnet_v2
+from nets import inception_v1
+from nets import inception_v2
 from nets import inception_v3
 from nets import inception_v4
+from nets import lenet
 from nets import mobilenet_v1
+from nets import overfeat
 from nets import resnet_v1
 from nets import resnet_v2
+from nets import vgg
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
 from nets.nasnet import nasnet
@@ -70,6 +77,39 @@ def _resnet(module, depth, preprocessing):
 # One row per model. Sections are model families; keep rows in Slim's order.
 _MODELS = collections.OrderedDict([
     # --- Inception family, VGG, AlexNet, OverFeat, CifarNet, LeNet ---
+    # Slim maps no preprocessing for alexnet_v2 and overfeat; they get 'vgg'
+    # (ImageNet crops at their 224 / 231 input size, mean subtraction).
+    ('alexnet_v2', ModelSpec(builder=alexnet.alexnet_v2,
+                             arg_scope=alexnet.alexnet_v2_arg_scope,
+                             default_image_size=224,
+                             preprocessing='vgg',
+                             supports_attention=False)),
+    ('cifarnet', ModelSpec(builder=cifarnet.cifarnet,
+                           arg_scope=cifarnet.cifarnet_arg_scope,
+                           default_image_size=32,
+                           preprocessing='cifarnet',
+                           supports_attention=False)),
+    ('overfeat', ModelSpec(builder=overfeat.overfeat,
+                           arg_scope=overfeat.overfeat_arg_scope,
+                           default_image_size=231,
+                           preprocessing='vgg',
+                           supports_attention=False)),
+    *[(name, ModelSpec(builder=getattr(vgg, name),
+                       arg_scope=vgg.vgg_arg_scope,
+                       default_image_size=224,
+                       preprocessing='vgg',
+                       supports_attention=False))
+      for name in ('vgg_a', 'vgg_16', 'vgg_19')],
+    ('inception_v1', ModelSpec(builder=inception_v1.inception_v1,
+                               arg_scope=inception_v1.inception_v1_arg_scope,
+                               default_image_size=224,
+                               preprocessing='inception',
+                               supports_attention=False)),
+    ('inception_v2', ModelSpec(builder=inception_v2.inception_v2,
+                               arg_scope=inception_v2.inception_v2_arg_scope,
+                               default_image_size=224,
+                               preprocessing='inception',
+                               supports_attention=False)),
     ('inception_v3', ModelSpec(builder=inception_v3.inception_v3,
                                arg_scope=inception_v3.inception_v3_arg_scope,
                                default_image_size=299,
@@ -86,6 +126,12 @@ _MODELS = collections.OrderedDict([
         default_image_size=299,
         preprocessing='inception',
         supports_attention=True)),
+    # LeNet takes 28 x 28 x 1 (MNIST) inputs.
+    ('lenet', ModelSpec(builder=lenet.lenet,
+                        arg_scope=lenet.lenet_arg_scope,
+                        default_image_size=28,
+                        preprocessing='lenet',
+                        supports_attention=False)),
     # --- ResNet v1 [He et al. 2015] and v2 [He et al. 2016] ---
     # Slim maps ResNet V2 to vgg preprocessing, but its published checkpoints
     # were trained with inception preprocessing (Slim README; tensorflow/models
