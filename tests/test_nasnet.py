@@ -15,6 +15,9 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import json
+import os
+
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
@@ -24,7 +27,6 @@ from nets import nets_factory
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
 from nets.nasnet import pnasnet
-from tests import nets_testutil as util
 
 # Two cells and two reductions: reductions before cells 0 and 1, aux on cell 0.
 TINY_CIFAR = nasnet.CIFAR_CONFIG._replace(num_cells=2)
@@ -323,8 +325,11 @@ def test_calc_reduction_layers():
 def test_registered_without_attention(name):
   spec = nets_factory.get_model_spec(name)
   assert not spec.supports_attention
-  assert spec.default_image_size == spec.builder.default_image_size == (
-      util.load_reference(name)['default_image_size'])
+  reference = os.path.join(os.path.dirname(__file__), 'data',
+                           'slim_variables', name + '.json')
+  with open(reference) as f:
+    size = json.load(f)['default_image_size']
+  assert spec.default_image_size == spec.builder.default_image_size == size
   assert spec.preprocessing == ('cifarnet' if name == 'nasnet_cifar'
                                 else 'inception')
   with pytest.raises(ValueError) as err:
