@@ -1,0 +1,241 @@
+"""Warm-starting a model from a checkpoint, including SE from a non-SE one.
+
+Users start SE models from Slim's published (non-SE) ImageNet weights. The
+plan made here sorts every model variable into one of three sets:
+
+* restored: found in the checkpoint with the same shape;
+* excluded: matched by `checkpoint_exclude_scopes` (Slim's name prefixes,
+  plus globs such as `*/se/*`), so initialised fresh;
+* new: not in the checkpoint. SE variables (`.../se/fc1`, `.../se/fc2`) are
+  new by nature when the checkpoint has no SE; any other missing variable is
+  an error unless `ignore_missing_vars`.
+
+A variable in the checkpoint with another shape that is not excluded is an
+error naming the variable and both shapes (the usual cause: a new head with a
+different number of classes, or 1000 vs 1001 ImageNet classes).
+
+With `se_identity_init`, the excitation output layer (`se/fc2`) of every SE
+block that was not restored starts with zero weights and a bias `b` with
+`sigmoid(b) = SE_IDENTITY_GATE`, so each gate is ~1 for every input and the
+SE network first computes (to ~1e-4 relative) what the pretrained network
+computed ([1], Sec. 6: SE blocks on a pretrained trunk).
+
+References:
+  [1] Hu et al., Squeeze-and-Excitation Networks, arXiv:1709.01507.
+
+Typical use:
+
+    plan = finetune.plan_warm_start(
+        slim.get_model_variables(), '/ckpt/resnet_v1_50.ckpt',
+        exclude_scopes='resnet_v1_50/logits', ignore_missing_vars=False)
+    logging.info(plan.summary())
+    init_fn = finetune.make_init_fn(plan, se_identity_init=True)
+    ...
+    init_fn(session)  # after variables are initialised
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import collections
+import fnmatch
+import math
+import re
+
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from train_lib import errors
+
+# The SE gate value `se_identity_init` starts with.
+SE_IDENTITY_GATE = 0.9999
+
+# SE variables, as nets/attention.py's se_block names them.
+_SE_VARIABLE = re.compile(r'(^|/)se/fc[12]/(weights|biases)$')
+_SE_FC2_WEIGHTS = re.compile(r'(^|/)se/fc2/weights$')
+_SE_FC2_BIASES = re.compile(r'(^|/)se/fc2/biases$')
+
+WarmStartPlan = collections.namedtuple('WarmStartPlan', [
+    'checkpoint',  # the checkpoint file (resolved from a directory)
+    'restore',  # OrderedDict: checkpoint name -> variable
+    'excluded',  # list of variables excluded by the scopes
+    'new',  # list of variables not in the checkpoint
+])
+
+
+def is_se_variable(name):
+  """True if `name` (a variable op name) belongs to an SE block."""
+  return bool(_SE_VARIABLE.search(name))
+
+
+def resolve_checkpoint(path):
+  """Returns the checkpoint file of `path` (a file prefix, or a directory).
+
+  Raises:
+    errors.UserError: if there is no such checkpoint.
+  """
+  if not path:
+    raise errors.UserError('No checkpoint path given')
+  if tf.gfile.IsDirectory(path):
+    latest = tf.train.latest_checkpoint(path)
+    if not latest:
+      raise errors.UserError('No checkpoint found in directory %s' % path)
+    return latest
+  if not (tf.gfile.Exists(path + '.index') or tf.gfile.Exists(path)):
+    raise errors.UserError('Checkpoint %s does not exist (expected %s.index)'
+                           % (path, path))
+  return path
+
+
+def parse_scopes(scopes):
+  """Splits a comma-separated scope list; None or '' gives []."""
+  if not scopes:
+    return []
+  if isinstance(scopes, (list, tuple)):
+    return [s.strip() for s in scopes if s.strip()]
+  return [s.strip() for s in scopes.split(',') if s.strip()]
+
+
+def matches_scope(name, scopes):
+  """True if `name` starts with one of `scopes`, or matches one as a glob."""
+  for scope in scopes:
+    if any(c in scope for c in '*?['):
+      if fnmatch.fnmatchcase(name, scope):
+        return True
+    elif name.startswith(scope):
+      return True
+  return False
+
+
+def plan_warm_start(variables, checkpoint_path, exclude_scopes=None,
+                    ignore_missing_vars=False):
+  """Decides which of `variables` to restore from `checkpoint_path`.
+
+  Args:
+    variables: the model variables (Slim: `slim.get_model_variables()`).
+    checkpoint_path: checkpoint file or directory.
+    exclude_scopes: comma-separated (or list of) name prefixes or globs.
+    ignore_missing_vars: start non-SE variables missing from the checkpoint
+      fresh instead of failing.
+
+  Returns:
+    A `WarmStartPlan`.
+
+  Raises:
+    errors.UserError: if the checkpoint does not exist, a non-excluded
+      variable has another shape in the checkpoint, or non-SE variables are
+      missing and `ignore_missing_vars` is False.
+  """
+  checkpoint = resolve_checkpoint(checkpoint_path)
+  reader = tf.train.NewCheckpointReader(checkpoint)
+  shapes = reader.get_variable_to_shape_map()
+  scopes = parse_scopes(exclude_scopes)
+  restore = collections.OrderedDict()
+  excluded, new, missing = [], [], []
+  for var in variables:
+    name = var.op.name
+    if matches_scope(name, scopes):
+      excluded.append(var)
+      continue
+    if name not in shapes:
+      new.append(var)
+      if not is_se_variable(name):
+        missing.append(name)
+      continue
+    model_shape = var.get_shape().as_list()
+    if list(shapes[name]) != model_shape:
+      raise errors.UserError(
+          'Variable %s has shape %s in the model but %s in checkpoint %s. '
+          'Add its scope to --checkpoint_exclude_scopes to train it from '
+          'scratch (e.g. the logits of a new head), or check --labels_offset '
+          '(1000 vs 1001 ImageNet classes) and --model_name.' %
+          (name, model_shape, list(shapes[name]), checkpoint))
+    restore[name] = var
+  if missing and not ignore_missing_vars:
+    raise errors.UserError(
+        '%d model variables are missing from checkpoint %s (first: %s); pass '
+        '--ignore_missing_vars to start them fresh, or check --model_name' %
+        (len(missing), checkpoint, ', '.join(missing[:3])))
+  return WarmStartPlan(checkpoint, restore, excluded, new)
+
+
+def plan_summary(plan):
+  """One log line counting restored, excluded and new variables."""
+  num_se = sum(1 for v in plan.new if is_se_variable(v.op.name))
+  return ('Warm-starting from %s: restored %d variables, excluded %d, newly '
+          'initialised %d (%d SE, %d other missing from the checkpoint)' %
+          (plan.checkpoint, len(plan.restore), len(plan.excluded),
+           len(plan.new), num_se, len(plan.new) - num_se))
+
+
+def se_identity_bias(gate=SE_IDENTITY_GATE):
+  """The fc2 bias b with sigmoid(b) == gate."""
+  return math.log(gate / (1.0 - gate))
+
+
+def se_identity_init_op(variables, gate=SE_IDENTITY_GATE):
+  """Returns `(op, num_blocks)` making the SE gates in `variables` ~identity.
+
+  `op` sets every `.../se/fc2/weights` to 0 and every `.../se/fc2/biases` to
+  `se_identity_bias(gate)`; `num_blocks` counts the fc2 layers found. With
+  no SE variables, `op` is a no-op.
+  """
+  assigns = []
+  num_blocks = 0
+  bias = se_identity_bias(gate)
+  for var in variables:
+    name = var.op.name
+    if _SE_FC2_WEIGHTS.search(name):
+      num_blocks += 1
+      assigns.append(tf.assign(var, tf.zeros_like(var)))
+    elif _SE_FC2_BIASES.search(name):
+      assigns.append(tf.assign(var, tf.fill(tf.shape(var), bias)))
+  return tf.group(*assigns, name='se_identity_init'), num_blocks
+
+
+def make_init_fn(plan=None, se_identity_init=False, variables=None,
+                 log_fn=None):
+  """Returns `init_fn(session)` applying `plan` and the SE identity init.
+
+  Must be called while the graph can still be changed (it creates a Saver
+  and assign ops).
+
+  Args:
+    plan: a `WarmStartPlan`, or None to restore nothing.
+    se_identity_init: set the fresh SE gates near identity.
+    variables: the model variables; needed only when `plan` is None.
+    log_fn: optional callable for log lines.
+
+  Returns:
+    A callable taking a session, or None when there is nothing to do.
+  """
+  log_fn = log_fn or tf.logging.info
+  saver = None
+  if plan is not None and plan.restore:
+    saver = tf.train.Saver(plan.restore, name='warm_start_saver')
+  identity_op = None
+  if se_identity_init:
+    fresh = (plan.new + plan.excluded) if plan is not None else variables
+    identity_op, num_blocks = se_identity_init_op(fresh or [])
+    if num_blocks:
+      log_fn('SE identity init: %d SE blocks start with fc2 weights 0 and '
+             'bias %.3f (gate %.4f)' % (num_blocks, se_identity_bias(),
+                                        SE_IDENTITY_GATE))
+    else:
+      identity_op = None
+  if saver is None and identity_op is None:
+    return None
+
+  def init_fn(session):
+    if saver is not None:
+      saver.restore(session, plan.checkpoint)
+    if identity_op is not None:
+      session.run(identity_op)
+
+  return init_fn
+
+
+def model_variables():
+  """The variables Slim warm-starts: `slim.get_model_variables()`."""
+  return slim.get_model_variables()

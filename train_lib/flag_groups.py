@@ -1,0 +1,376 @@
+"""Command-line flags of the scripts, grouped by concern.
+
+The flag names and defaults are TF-Slim's, so existing command lines and
+flag files keep working; SE-Slim adds `--attention_module`,
+`--reduction_ratio`, `--se_identity_init` and the cluster flags
+(`--ps_hosts`, `--worker_hosts`, `--job_name`). Each `define_*` function
+defines one group; `--helpfull` lists the flags under the group's heading.
+Flags whose choices are known at import (models, datasets, optimizers,
+attention modules) are enums, so absl rejects a bad value with a message
+listing the valid ones.
+
+Scripts read `FLAGS` only in `main` and hand plain values to the library
+(`config_from_flags`). `parse_flags` is a `flags_parser` for `app.run` that
+reports a bad flag on one line and exits with status 2.
+
+Typical use (in a script):
+
+    from absl import app, flags
+    from train_lib import flag_groups
+
+    flag_groups.declare_key_flags(flag_groups.define_model_flags())
+    ...
+    def main(argv):
+      config = flag_groups.config_from_flags(training.TrainConfig)
+
+    if __name__ == '__main__':
+      app.run(main, flags_parser=flag_groups.parse_flags)
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import dataclasses
+import os
+import sys
+
+from absl import flags
+
+from datasets import dataset_factory
+from nets import attention
+from nets import nets_factory
+
+FLAGS = flags.FLAGS
+
+OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'rmsprop',
+              'sgd')
+LR_DECAY_TYPES = ('exponential', 'fixed', 'polynomial')
+
+_CONTRIB_QUANTIZE = (
+    'tf.contrib.quantize is not available in TensorFlow 1.15 without contrib '
+    '(SE-Slim does not use tf.contrib)')
+
+
+def _group(title):
+  """Returns the kwargs that file a flag under `title` in --helpfull."""
+  return dict(module_name=title)
+
+
+def define_model_flags(default_model='inception_v3'):
+  """Model and attention flags (train, eval, export). Returns their names."""
+  g = _group('Model and attention')
+  flags.DEFINE_enum('model_name', default_model, nets_factory.names(),
+                    'Name of the architecture (a Slim model name).', **g)
+  flags.DEFINE_enum(
+      'attention_module', None, attention.names(),
+      'Attention module on every block of the model, e.g. se_block for '
+      'Squeeze-and-Excitation. Unset = the published model, whose variables '
+      'match Slim\'s checkpoints.', **g)
+  flags.DEFINE_integer(
+      'reduction_ratio', attention.DEFAULT_REDUCTION_RATIO,
+      'SE reduction ratio r: the excitation bottleneck has max(1, C // r) '
+      'units. Positive integer; the SE paper uses 16.', lower_bound=1, **g)
+  return ['model_name', 'attention_module', 'reduction_ratio']
+
+
+def define_data_flags(split_default, batch_default, image_size_flag,
+                      train=False):
+  """Dataset and input-pipeline flags. Returns their names.
+
+  Args:
+    split_default: default of --dataset_split_name ('train' or 'test').
+    batch_default: default of --batch_size (32 train, 100 eval).
+    image_size_flag: 'train_image_size' or 'eval_image_size'.
+    train: whether to add the training-only flags (--num_readers,
+      --skip_bad_records).
+  """
+  g = _group('Dataset')
+  flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
+                    'Name of the dataset.', **g)
+  flags.DEFINE_string('dataset_split_name', split_default,
+                      'Split of the dataset to read.', **g)
+  flags.DEFINE_string(
+      'dataset_dir', None,
+      'Directory holding the dataset\'s TFRecords (required; see '
+      'download_and_convert_data.py).', **g)
+  flags.DEFINE_integer(
+      'labels_offset', 0,
+      'Subtracted from every label and from the number of classes. Use 1 to '
+      'train or evaluate a 1000-class model (VGG, ResNet v1 checkpoints) on '
+      'ImageNet TFRecords whose label 0 is "background".', lower_bound=0, **g)
+  flags.DEFINE_string(
+      'preprocessing_name', None,
+      'Preprocessing to use; unset = the one the model was trained with.', **g)
+  flags.DEFINE_integer('batch_size', batch_default,
+                       'Images per batch (per clone when training).',
+                       lower_bound=1, **g)
+  flags.DEFINE_integer(image_size_flag, None,
+                       'Image side; unset = the model\'s default size.',
+                       lower_bound=1, **g)
+  flags.DEFINE_bool('use_grayscale', False,
+                    'Convert images to grayscale in preprocessing.', **g)
+  flags.DEFINE_integer('num_preprocessing_threads', 4,
+                       'Parallel preprocessing calls.', lower_bound=1, **g)
+  names = ['dataset_name', 'dataset_split_name', 'dataset_dir',
+           'labels_offset', 'preprocessing_name', 'batch_size',
+           image_size_flag, 'use_grayscale', 'num_preprocessing_threads']
+  if train:
+    flags.DEFINE_integer('num_readers', 4,
+                         'Parallel readers of the TFRecord files.',
+                         lower_bound=1, **g)
+    flags.DEFINE_bool(
+        'skip_bad_records', False,
+        'Skip records that fail to decode instead of stopping.', **g)
+    names += ['num_readers', 'skip_bad_records']
+  return names
+
+
+def define_deployment_flags():
+  """Clones, replicas, parameter servers and cluster flags. Returns names."""
+  g = _group('Deployment (clones, replicas, cluster)')
+  flags.DEFINE_string('master', '',
+                      'Address of the TensorFlow master ("" = in-process; '
+                      'set automatically with --job_name).', **g)
+  flags.DEFINE_integer(
+      'num_clones', 1,
+      'Model clones per replica: each clone gets its own batch of '
+      '--batch_size on its own GPU (or the CPU); gradients and losses are '
+      'averaged over clones. Without a GPU the clones run on the CPU.',
+      lower_bound=1, **g)
+  flags.DEFINE_bool('clone_on_cpu', False, 'Put all clones on the CPU.', **g)
+  flags.DEFINE_integer('worker_replicas', 1,
+                       'Number of worker replicas (tasks of job "worker").',
+                       lower_bound=1, **g)
+  flags.DEFINE_integer(
+      'num_ps_tasks', 0,
+      'Number of parameter-server tasks; 0 keeps the variables local.',
+      lower_bound=0, **g)
+  flags.DEFINE_integer('task', 0,
+                       'Task id of this replica; task 0 is the chief.',
+                       lower_bound=0, **g)
+  flags.DEFINE_list(
+      'ps_hosts', [],
+      'Comma-separated host:port of the parameter servers. With '
+      '--worker_hosts and --job_name, this process starts its tf.train.Server '
+      'itself.', **g)
+  flags.DEFINE_list('worker_hosts', [],
+                    'Comma-separated host:port of the workers.', **g)
+  flags.DEFINE_enum('job_name', None, ['ps', 'worker'],
+                    'Job of this process in the cluster of --ps_hosts and '
+                    '--worker_hosts; ps processes serve variables forever.',
+                    **g)
+  return ['master', 'num_clones', 'clone_on_cpu', 'worker_replicas',
+          'num_ps_tasks', 'task', 'ps_hosts', 'worker_hosts', 'job_name']
+
+
+def define_optimization_flags():
+  """Optimizer flags. Returns their names."""
+  g = _group('Optimization')
+  flags.DEFINE_float('weight_decay', 0.00004,
+                     'L2 weight decay of the model\'s layers.', **g)
+  flags.DEFINE_enum('optimizer', 'rmsprop', OPTIMIZERS,
+                    'Optimizer.', **g)
+  flags.DEFINE_float('adadelta_rho', 0.95, 'Adadelta decay rate.', **g)
+  flags.DEFINE_float('adagrad_initial_accumulator_value', 0.1,
+                     'Adagrad initial accumulator value.', **g)
+  flags.DEFINE_float('adam_beta1', 0.9, 'Adam beta1.', **g)
+  flags.DEFINE_float('adam_beta2', 0.999, 'Adam beta2.', **g)
+  flags.DEFINE_float('opt_epsilon', 1.0,
+                     'Epsilon of adadelta, adam and rmsprop.', **g)
+  flags.DEFINE_float('ftrl_learning_rate_power', -0.5,
+                     'FTRL learning rate power.', **g)
+  flags.DEFINE_float('ftrl_initial_accumulator_value', 0.1,
+                     'FTRL initial accumulator value.', **g)
+  flags.DEFINE_float('ftrl_l1', 0.0, 'FTRL L1 regularization strength.', **g)
+  flags.DEFINE_float('ftrl_l2', 0.0, 'FTRL L2 regularization strength.', **g)
+  flags.DEFINE_float('momentum', 0.9, 'Momentum of the momentum optimizer.',
+                     **g)
+  flags.DEFINE_float('rmsprop_momentum', 0.9, 'RMSProp momentum.', **g)
+  flags.DEFINE_float('rmsprop_decay', 0.9, 'RMSProp decay.', **g)
+  flags.DEFINE_integer(
+      'quantize_delay', -1,
+      'Not supported: Slim\'s quantized training needs %s. Must stay -1.' %
+      _CONTRIB_QUANTIZE, **g)
+  flags.register_validator(
+      'quantize_delay', lambda v: v == -1,
+      message='quantized training is unavailable: %s; leave --quantize_delay '
+      'at -1' % _CONTRIB_QUANTIZE)
+  flags.DEFINE_integer('max_number_of_steps', None,
+                       'Stop at this global step (unset = train forever).',
+                       lower_bound=1, **g)
+  return ['weight_decay', 'optimizer', 'adadelta_rho',
+          'adagrad_initial_accumulator_value', 'adam_beta1', 'adam_beta2',
+          'opt_epsilon', 'ftrl_learning_rate_power',
+          'ftrl_initial_accumulator_value', 'ftrl_l1', 'ftrl_l2', 'momentum',
+          'rmsprop_momentum', 'rmsprop_decay', 'quantize_delay',
+          'max_number_of_steps']
+
+
+def define_learning_rate_flags():
+  """Learning-rate schedule, label smoothing, sync replicas, EMA flags."""
+  g = _group('Learning rate')
+  flags.DEFINE_enum('learning_rate_decay_type', 'exponential', LR_DECAY_TYPES,
+                    'How the learning rate decays.', **g)
+  flags.DEFINE_float('learning_rate', 0.01, 'Initial learning rate.', **g)
+  flags.DEFINE_float('end_learning_rate', 0.0001,
+                     'Final learning rate of polynomial decay.', **g)
+  flags.DEFINE_float('label_smoothing', 0.0,
+                     'Label smoothing of the softmax cross-entropy.', **g)
+  flags.DEFINE_float('learning_rate_decay_factor', 0.94,
+                     'Exponential decay factor (staircase).', **g)
+  flags.DEFINE_float(
+      'num_epochs_per_decay', 2.0,
+      'Epochs between decays; counted per clone and, with --sync_replicas, '
+      'per aggregated update, as Slim does.', **g)
+  flags.DEFINE_float(
+      'warmup_epochs', 0,
+      'Linear warm-up of the learning rate from 0 over this many epochs.', **g)
+  flags.DEFINE_bool('sync_replicas', False,
+                    'Aggregate gradients of the workers synchronously '
+                    '(tf.train.SyncReplicasOptimizer).', **g)
+  flags.DEFINE_integer('replicas_to_aggregate', 1,
+                       'Gradients to collect before each synchronous update.',
+                       lower_bound=1, **g)
+  flags.DEFINE_float(
+      'moving_average_decay', None,
+      'If set, keep an exponential moving average of the model variables '
+      'with this decay (evaluate it with eval\'s --moving_average_decay).', **g)
+  return ['learning_rate_decay_type', 'learning_rate', 'end_learning_rate',
+          'label_smoothing', 'learning_rate_decay_factor',
+          'num_epochs_per_decay', 'warmup_epochs', 'sync_replicas',
+          'replicas_to_aggregate', 'moving_average_decay']
+
+
+def define_finetune_flags():
+  """Warm-start flags. Returns their names."""
+  g = _group('Fine-tuning')
+  flags.DEFINE_string(
+      'checkpoint_path', None,
+      'Checkpoint (file or directory = its latest) to warm-start the model '
+      'variables from. Ignored when --train_dir already has a checkpoint '
+      '(training resumes from that). SE variables missing from it (a non-SE '
+      'checkpoint) start fresh.', **g)
+  flags.DEFINE_string(
+      'checkpoint_exclude_scopes', None,
+      'Comma-separated variable-name prefixes (or globs such as */se/*) not '
+      'to restore, e.g. the new classification head.', **g)
+  flags.DEFINE_string(
+      'trainable_scopes', None,
+      'Comma-separated scopes to train; unset = all trainable variables.',
+      **g)
+  flags.DEFINE_bool(
+      'ignore_missing_vars', False,
+      'Start variables missing from --checkpoint_path fresh instead of '
+      'failing.', **g)
+  flags.DEFINE_bool(
+      'se_identity_init', False,
+      'Start every new SE gate near identity (excitation fc2 weights 0, bias '
+      'so the gate is 0.9999), so a fine-tuned SE net first computes what '
+      'the pretrained net did.', **g)
+  return ['checkpoint_path', 'checkpoint_exclude_scopes', 'trainable_scopes',
+          'ignore_missing_vars', 'se_identity_init']
+
+
+def define_logging_flags():
+  """Train-dir, logging, summary and checkpoint flags. Returns names."""
+  g = _group('Logging and checkpoints')
+  flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
+                      'Where checkpoints, event logs and flags.txt go.', **g)
+  flags.DEFINE_integer(
+      'log_every_n_steps', 10,
+      'Log step, loss, learning rate, sec/step and images/s this often.',
+      lower_bound=1, **g)
+  flags.DEFINE_integer('save_summaries_secs', 600,
+                       'Seconds between TensorBoard summaries.',
+                       lower_bound=1, **g)
+  flags.DEFINE_integer('save_interval_secs', 600,
+                       'Seconds between checkpoints.', lower_bound=1, **g)
+  return ['train_dir', 'log_every_n_steps', 'save_summaries_secs',
+          'save_interval_secs']
+
+
+def define_eval_flags(loop=False):
+  """Evaluation flags (checkpoint, eval_dir, batches, EMA). Returns names."""
+  g = _group('Evaluation')
+  flags.DEFINE_string('master', '', 'Address of the TensorFlow master.', **g)
+  flags.DEFINE_string(
+      'checkpoint_path', '/tmp/tfmodel/',
+      'Checkpoint file, or a directory (its latest checkpoint%s).' %
+      ('; the loop watches it for new ones' if loop else ''), **g)
+  flags.DEFINE_string('eval_dir', '/tmp/tfmodel/',
+                      'Where the metric summaries are written.', **g)
+  flags.DEFINE_integer(
+      'max_num_batches', None,
+      'Batches to evaluate; unset = one pass over the split.',
+      lower_bound=1, **g)
+  flags.DEFINE_float(
+      'moving_average_decay', None,
+      'If set, evaluate the moving averages of the weights (train with the '
+      'same --moving_average_decay).', **g)
+  flags.DEFINE_bool(
+      'quantize', False,
+      'Not supported: needs %s. Must stay false.' % _CONTRIB_QUANTIZE, **g)
+  flags.register_validator(
+      'quantize', lambda v: not v,
+      message='--quantize is unavailable: %s' % _CONTRIB_QUANTIZE)
+  names = ['master', 'checkpoint_path', 'eval_dir', 'max_num_batches',
+           'moving_average_decay', 'quantize']
+  if loop:
+    flags.DEFINE_float('eval_interval_secs', 60,
+                       'Seconds between looks for new checkpoints.',
+                       lower_bound=0, **g)
+    flags.DEFINE_float(
+        'timeout', None,
+        'Stop after this many seconds without a new checkpoint (unset = '
+        'wait forever).', lower_bound=0, **g)
+    flags.DEFINE_integer('max_evaluations', None,
+                         'Stop after this many evaluations (unset = no '
+                         'limit).', lower_bound=1, **g)
+    names += ['eval_interval_secs', 'timeout', 'max_evaluations']
+  return names
+
+
+def require_flag(name, hint):
+  """Makes flag `name` required, with a one-line message naming `hint`."""
+  flags.register_validator(
+      name, lambda v: v is not None and v != '',
+      message='--%s is required: %s' % (name, hint))
+
+
+def declare_key_flags(names):
+  """Declares `names` key flags of the calling script (shown by --help)."""
+  # absl files the main script's flags under sys.argv[0].
+  module_name = sys.argv[0] if sys.argv else '__main__'
+  for name in names:
+    FLAGS.register_key_flag_for_module(module_name, FLAGS[name])
+
+
+def parse_flags(argv):
+  """`flags_parser` for `app.run`: one-line message and exit 2 on bad flags."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    prog = os.path.basename(argv[0]) if argv else 'script'
+    sys.stderr.write('%s: error: %s (see --helpfull)\n' %
+                     (prog, ' '.join(str(e).split('\n'))))
+    sys.exit(2)
+
+
+def config_from_flags(config_class, **overrides):
+  """Builds `config_class` (a dataclass) from the flags of the same names.
+
+  Args:
+    config_class: a dataclass whose fields are named like flags.
+    **overrides: values for fields that are not flags or need conversion.
+
+  Returns:
+    An instance of `config_class`.
+  """
+  values = {}
+  for field in dataclasses.fields(config_class):
+    if field.name in overrides:
+      values[field.name] = overrides[field.name]
+    elif field.name in FLAGS:
+      values[field.name] = FLAGS[field.name].value
+  return config_class(**values)

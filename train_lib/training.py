@@ -1,0 +1,774 @@
+"""Training an image classifier the way TF-Slim does, on tf.data and hooks.
+
+`train(TrainConfig(...))` is what `train_image_classifier.py` runs. It keeps
+Slim's behaviour (flag names and defaults in `TrainConfig`):
+
+* loss: softmax cross-entropy (with label smoothing) on the logits, plus 0.4x
+  the same on 'AuxLogits' when the model has them; regularization losses on
+  the first clone; the first clone's UPDATE_OPS (batch norm); the train op is
+  named 'train_op' and evaluates to 'total_loss';
+* learning rate: fixed, exponential (staircase) or polynomial decay with
+  `decay_steps = int(num_samples / batch_size [/ replicas_to_aggregate] *
+  num_epochs_per_decay)`, optional linear warm-up;
+* Slim's seven optimizers, `SyncReplicasOptimizer`, moving averages,
+  `trainable_scopes`, warm-starting with `checkpoint_exclude_scopes` and
+  `ignore_missing_vars` (see `finetune`).
+
+It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
+`learning.train` with a `MonitoredSession` and hooks, which also give:
+
+* resume from the latest checkpoint of `train_dir`, and a loadable
+  checkpoint at every moment (TF writes checkpoints to temporary files and
+  renames them), so SIGKILL loses only the steps since the last save;
+* a NaN/Inf loss stops training with `TrainingDivergedError`, and no
+  checkpoint holding a non-finite variable is ever written;
+* every `log_every_n_steps` a line `step N: loss=..., lr=..., sec/step,
+  images/s`, and TensorBoard summaries of losses, learning rate,
+  activations, variables and the SE excitations;
+* clones on the CPU when the machine has no GPU, and a one-line error when
+  more GPU clones are asked for than there are GPUs;
+* `--ps_hosts/--worker_hosts/--job_name` start a `tf.train.Server` in-process.
+
+Typical use:
+
+    from train_lib import training
+
+    training.train(training.TrainConfig(
+        train_dir='/tmp/se_resnet', dataset_name='digits',
+        dataset_dir='/tmp/digits', model_name='resnet_v1_50',
+        attention_module='se_block', train_image_size=32, batch_size=8,
+        max_number_of_steps=100))
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import dataclasses
+import os
+import time
+import typing
+
+from absl import logging
+import numpy as np
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from datasets import dataset_factory
+from datasets import input_pipeline
+from deployment import model_deploy
+from nets import attention
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from train_lib import errors
+from train_lib import finetune
+
+FLAGS_FILENAME = 'flags.txt'
+
+
+@dataclasses.dataclass
+class TrainConfig(object):
+  """Everything `train()` needs, as plain values (Slim's flag defaults)."""
+  # Deployment.
+  master: str = ''
+  num_clones: int = 1
+  clone_on_cpu: bool = False
+  worker_replicas: int = 1
+  num_ps_tasks: int = 0
+  task: int = 0
+  ps_hosts: typing.Sequence[str] = ()
+  worker_hosts: typing.Sequence[str] = ()
+  job_name: typing.Optional[str] = None
+  # Logging and checkpoints.
+  train_dir: str = '/tmp/tfmodel/'
+  log_every_n_steps: int = 10
+  save_summaries_secs: float = 600
+  save_interval_secs: float = 600
+  # Optimization.
+  weight_decay: float = 0.00004
+  optimizer: str = 'rmsprop'
+  adadelta_rho: float = 0.95
+  adagrad_initial_accumulator_value: float = 0.1
+  adam_beta1: float = 0.9
+  adam_beta2: float = 0.999
+  opt_epsilon: float = 1.0
+  ftrl_learning_rate_power: float = -0.5
+  ftrl_initial_accumulator_value: float = 0.1
+  ftrl_l1: float = 0.0
+  ftrl_l2: float = 0.0
+  momentum: float = 0.9
+  rmsprop_momentum: float = 0.9
+  rmsprop_decay: float = 0.9
+  quantize_delay: int = -1
+  max_number_of_steps: typing.Optional[int] = None
+  # Learning rate.
+  learning_rate_decay_type: str = 'exponential'
+  learning_rate: float = 0.01
+  end_learning_rate: float = 0.0001
+  label_smoothing: float = 0.0
+  learning_rate_decay_factor: float = 0.94
+  num_epochs_per_decay: float = 2.0
+  warmup_epochs: float = 0
+  sync_replicas: bool = False
+  replicas_to_aggregate: int = 1
+  moving_average_decay: typing.Optional[float] = None
+  # Dataset.
+  dataset_name: str = 'imagenet'
+  dataset_split_name: str = 'train'
+  dataset_dir: typing.Optional[str] = None
+  labels_offset: int = 0
+  preprocessing_name: typing.Optional[str] = None
+  batch_size: int = 32
+  train_image_size: typing.Optional[int] = None
+  use_grayscale: bool = False
+  num_readers: int = 4
+  num_preprocessing_threads: int = 4
+  skip_bad_records: bool = False
+  # Model and attention.
+  model_name: str = 'inception_v3'
+  attention_module: typing.Optional[str] = None
+  reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
+  # Fine-tuning.
+  checkpoint_path: typing.Optional[str] = None
+  checkpoint_exclude_scopes: typing.Optional[str] = None
+  trainable_scopes: typing.Optional[str] = None
+  ignore_missing_vars: bool = False
+  se_identity_init: bool = False
+  # Not flags: the resolved flags to write to train_dir/flags.txt, a seed
+  # for the input pipeline, and extra keyword arguments for the network
+  # builder (e.g. {'depth_multiplier': 0.25} for small test models).
+  flags_text: typing.Optional[str] = None
+  seed: typing.Optional[int] = None
+  network_kwargs: typing.Optional[dict] = None
+
+
+TrainResult = dict  # {'global_step': int, 'loss': float, 'checkpoint': str}
+
+
+# ---------------------------------------------------------------------------
+# Learning rate, optimizer, variables to train.
+# ---------------------------------------------------------------------------
+
+
+def learning_rate_decay_steps(num_samples_per_epoch, batch_size,
+                              num_epochs_per_decay, sync_replicas=False,
+                              replicas_to_aggregate=1):
+  """Returns `(steps_per_epoch, decay_steps)` as Slim computes them.
+
+  Steps count one clone's batches, so with several clones each clone goes
+  over `num_epochs_per_decay` epochs per decay (Slim's behaviour); with sync
+  replicas a step aggregates `replicas_to_aggregate` batches.
+  """
+  steps_per_epoch = num_samples_per_epoch / batch_size
+  if sync_replicas:
+    steps_per_epoch /= replicas_to_aggregate
+  return steps_per_epoch, int(steps_per_epoch * num_epochs_per_decay)
+
+
+def configure_learning_rate(global_step, num_samples_per_epoch, batch_size,
+                            learning_rate=0.01,
+                            learning_rate_decay_type='exponential',
+                            learning_rate_decay_factor=0.94,
+                            num_epochs_per_decay=2.0,
+                            end_learning_rate=0.0001, warmup_epochs=0,
+                            sync_replicas=False, replicas_to_aggregate=1):
+  """Returns the learning-rate tensor of Slim's schedules.
+
+  Args:
+    global_step: the global step tensor.
+    num_samples_per_epoch: samples in the training split.
+    batch_size: batch per clone.
+    learning_rate: initial learning rate.
+    learning_rate_decay_type: 'fixed', 'exponential' or 'polynomial'.
+    learning_rate_decay_factor: exponential decay factor (staircase).
+    num_epochs_per_decay: epochs per decay period.
+    end_learning_rate: final rate of polynomial decay (power 1, no cycle).
+    warmup_epochs: linear warm-up from 0 over this many epochs.
+    sync_replicas: whether updates aggregate `replicas_to_aggregate` batches.
+    replicas_to_aggregate: batches per synchronous update.
+
+  Returns:
+    A scalar float32 tensor.
+
+  Raises:
+    errors.UserError: for an unknown decay type, or a decaying schedule whose
+      decay period is shorter than one step.
+  """
+  steps_per_epoch, decay_steps = learning_rate_decay_steps(
+      num_samples_per_epoch, batch_size, num_epochs_per_decay, sync_replicas,
+      replicas_to_aggregate)
+  if learning_rate_decay_type not in ('fixed', 'exponential', 'polynomial'):
+    raise errors.UserError(
+        'Unknown learning_rate_decay_type %r; expected one of: exponential, '
+        'fixed, polynomial' % (learning_rate_decay_type,))
+  if learning_rate_decay_type != 'fixed' and decay_steps < 1:
+    raise errors.UserError(
+        'The learning rate would decay every %d steps (%d samples / batch %d '
+        'x %g epochs per decay); raise --num_epochs_per_decay or use '
+        '--learning_rate_decay_type=fixed' %
+        (decay_steps, num_samples_per_epoch, batch_size, num_epochs_per_decay))
+  if learning_rate_decay_type == 'exponential':
+    lr = tf.train.exponential_decay(
+        learning_rate, global_step, decay_steps, learning_rate_decay_factor,
+        staircase=True, name='exponential_decay_learning_rate')
+  elif learning_rate_decay_type == 'fixed':
+    lr = tf.constant(learning_rate, name='fixed_learning_rate')
+  else:
+    lr = tf.train.polynomial_decay(
+        learning_rate, global_step, decay_steps, end_learning_rate, power=1.0,
+        cycle=False, name='polynomial_decay_learning_rate')
+  if warmup_epochs:
+    warmup_lr = (learning_rate * tf.cast(global_step, tf.float32) /
+                 (steps_per_epoch * warmup_epochs))
+    lr = tf.minimum(warmup_lr, lr)
+  return lr
+
+
+def configure_optimizer(learning_rate, optimizer='rmsprop', adadelta_rho=0.95,
+                        adagrad_initial_accumulator_value=0.1, adam_beta1=0.9,
+                        adam_beta2=0.999, opt_epsilon=1.0,
+                        ftrl_learning_rate_power=-0.5,
+                        ftrl_initial_accumulator_value=0.1, ftrl_l1=0.0,
+                        ftrl_l2=0.0, momentum=0.9, rmsprop_momentum=0.9,
+                        rmsprop_decay=0.9):
+  """Returns Slim's optimizer `optimizer` with the given parameters.
+
+  Raises:
+    errors.UserError: for an unknown optimizer name.
+  """
+  if optimizer == 'adadelta':
+    return tf.train.AdadeltaOptimizer(learning_rate, rho=adadelta_rho,
+                                      epsilon=opt_epsilon)
+  if optimizer == 'adagrad':
+    return tf.train.AdagradOptimizer(
+        learning_rate,
+        initial_accumulator_value=adagrad_initial_accumulator_value)
+  if optimizer == 'adam':
+    return tf.train.AdamOptimizer(learning_rate, beta1=adam_beta1,
+                                  beta2=adam_beta2, epsilon=opt_epsilon)
+  if optimizer == 'ftrl':
+    return tf.train.FtrlOptimizer(
+        learning_rate, learning_rate_power=ftrl_learning_rate_power,
+        initial_accumulator_value=ftrl_initial_accumulator_value,
+        l1_regularization_strength=ftrl_l1,
+        l2_regularization_strength=ftrl_l2)
+  if optimizer == 'momentum':
+    return tf.train.MomentumOptimizer(learning_rate, momentum=momentum,
+                                      name='Momentum')
+  if optimizer == 'rmsprop':
+    return tf.train.RMSPropOptimizer(learning_rate, decay=rmsprop_decay,
+                                     momentum=rmsprop_momentum,
+                                     epsilon=opt_epsilon)
+  if optimizer == 'sgd':
+    return tf.train.GradientDescentOptimizer(learning_rate)
+  raise errors.UserError('Unknown optimizer %r; expected one of: %s' %
+                         (optimizer, 'adadelta, adagrad, adam, ftrl, '
+                          'momentum, rmsprop, sgd'))
+
+
+def variables_to_train(trainable_scopes=None):
+  """Trainable variables, restricted to `trainable_scopes` (comma list)."""
+  scopes = finetune.parse_scopes(trainable_scopes)
+  if not scopes:
+    return tf.trainable_variables()
+  result = []
+  for scope in scopes:
+    result.extend(tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES, scope))
+  if not result:
+    raise errors.UserError('--trainable_scopes=%s matches no trainable '
+                           'variable' % trainable_scopes)
+  return result
+
+
+# ---------------------------------------------------------------------------
+# Devices and cluster.
+# ---------------------------------------------------------------------------
+
+
+def num_local_gpus():
+  """Number of GPUs TensorFlow sees on this machine."""
+  return len(tf.config.experimental.list_physical_devices('GPU'))
+
+
+def resolve_clone_on_cpu(num_clones, clone_on_cpu, num_gpus):
+  """Decides where clones go given the machine's GPUs.
+
+  Returns:
+    True to put the clones on the CPU: when asked, or when there is no GPU.
+
+  Raises:
+    errors.UserError: if more GPU clones are asked for than there are GPUs.
+  """
+  if clone_on_cpu:
+    return True
+  if num_gpus == 0:
+    return True
+  if num_clones > num_gpus:
+    raise errors.UserError(
+        '--num_clones=%d needs %d GPUs but this machine has %d; lower '
+        '--num_clones or pass --clone_on_cpu' % (num_clones, num_clones,
+                                                 num_gpus))
+  return False
+
+
+def cluster_spec(ps_hosts, worker_hosts):
+  """Returns the `tf.train.ClusterSpec` of the hosts, or None if none."""
+  ps_hosts = [h for h in ps_hosts or () if h]
+  worker_hosts = [h for h in worker_hosts or () if h]
+  if not ps_hosts and not worker_hosts:
+    return None
+  jobs = {'worker': worker_hosts}
+  if ps_hosts:
+    jobs['ps'] = ps_hosts
+  return tf.train.ClusterSpec(jobs)
+
+
+def _resolve_cluster(config):
+  """Checks the cluster flags; returns the config with replicas filled in."""
+  cluster = cluster_spec(config.ps_hosts, config.worker_hosts)
+  if cluster is None:
+    if config.job_name:
+      raise errors.UserError('--job_name=%s needs --worker_hosts (and '
+                             '--ps_hosts)' % config.job_name)
+    return config, None
+  if not config.job_name:
+    raise errors.UserError('--ps_hosts/--worker_hosts need --job_name '
+                           '(one of: ps, worker)')
+  num_workers = len(cluster.job_tasks('worker'))
+  num_ps = len(cluster.job_tasks('ps')) if 'ps' in cluster.jobs else 0
+  if not num_workers:
+    raise errors.UserError('--worker_hosts is empty')
+  tasks = num_ps if config.job_name == 'ps' else num_workers
+  if config.task >= tasks:
+    raise errors.UserError('--task=%d is out of range for %d %s hosts' %
+                           (config.task, tasks, config.job_name))
+  if config.worker_replicas not in (1, num_workers):
+    raise errors.UserError('--worker_replicas=%d disagrees with the %d '
+                           '--worker_hosts' % (config.worker_replicas,
+                                               num_workers))
+  if config.num_ps_tasks not in (0, num_ps):
+    raise errors.UserError('--num_ps_tasks=%d disagrees with the %d '
+                           '--ps_hosts' % (config.num_ps_tasks, num_ps))
+  if num_workers > 1 and not num_ps:
+    raise errors.UserError('%d workers need at least one --ps_hosts entry' %
+                           num_workers)
+  config = dataclasses.replace(config, worker_replicas=num_workers,
+                               num_ps_tasks=num_ps)
+  return config, cluster
+
+
+def _validate(config):
+  """Raises `errors.UserError` for settings that cannot work."""
+  if config.quantize_delay is not None and config.quantize_delay >= 0:
+    raise errors.UserError(
+        'quantized training (--quantize_delay) needs tf.contrib.quantize, '
+        'which TensorFlow 1.15 without contrib does not have')
+  if not config.dataset_dir:
+    raise errors.UserError('--dataset_dir is required')
+  if config.sync_replicas and config.replicas_to_aggregate > (
+      config.worker_replicas):
+    raise errors.UserError(
+        '--replicas_to_aggregate=%d exceeds --worker_replicas=%d' %
+        (config.replicas_to_aggregate, config.worker_replicas))
+
+
+# ---------------------------------------------------------------------------
+# Hooks.
+# ---------------------------------------------------------------------------
+
+
+class _DivergenceHook(tf.train.SessionRunHook):
+  """Stops training with `TrainingDivergedError` on a NaN or Inf loss.
+
+  It must come before the checkpoint hook, so that the step that produced
+  the bad loss is never saved.
+  """
+
+  def __init__(self, loss, global_step, train_dir):
+    self._loss = loss
+    self._global_step = global_step
+    self._train_dir = train_dir
+
+  def before_run(self, run_context):
+    return tf.train.SessionRunArgs([self._loss, self._global_step])
+
+  def after_run(self, run_context, run_values):
+    loss, step = run_values.results
+    if not np.isfinite(loss):
+      latest = tf.train.latest_checkpoint(self._train_dir)
+      raise errors.TrainingDivergedError(
+          'Training diverged: loss is %s at step %d. Nothing from this step '
+          'was saved; the latest checkpoint is %s. Lower --learning_rate (or '
+          'check the data), then re-run to resume from it.' %
+          (loss, step, latest or 'none'))
+
+
+class _FiniteVariablesListener(tf.train.CheckpointSaverListener):
+  """Refuses to save a checkpoint holding a NaN or Inf variable."""
+
+  def __init__(self, variables, train_dir):
+    self._names = [v.op.name for v in variables]
+    with tf.name_scope('finite_check'):
+      self._finite = tf.stack(
+          [tf.reduce_all(tf.is_finite(v)) for v in variables]) if variables \
+          else tf.constant([], tf.bool)
+    self._train_dir = train_dir
+
+  def before_save(self, session, global_step_value):
+    finite = session.run(self._finite)
+    if not np.all(finite):
+      bad = [n for n, ok in zip(self._names, finite) if not ok]
+      latest = tf.train.latest_checkpoint(self._train_dir)
+      raise errors.TrainingDivergedError(
+          'Training diverged: %d variables hold NaN or Inf at step %d (first: '
+          '%s); not saving them. The latest checkpoint is %s. Lower '
+          '--learning_rate, then re-run to resume from it.' %
+          (len(bad), global_step_value, bad[0], latest or 'none'))
+
+
+class _CheckpointSaverHook(tf.train.CheckpointSaverHook):
+  """`CheckpointSaverHook` without the text `graph.pbtxt`.
+
+  The stock hook writes the whole graph as text at start, which takes longer
+  than many training steps for a large model; the graph still goes to the
+  event file (TensorBoard's graph tab) and to each checkpoint's `.meta`.
+  """
+
+  def after_create_session(self, session, coord):
+    global_step = session.run(self._global_step_tensor)
+    self._summary_writer.add_graph(tf.get_default_graph())
+    # The checkpoint saved here is the state at step `global_step`.
+    self._save(session, global_step)
+    self._timer.update_last_triggered_step(global_step)
+
+
+class _ProgressHook(tf.train.SessionRunHook):
+  """Logs step, loss, learning rate, sec/step and images/s every n steps."""
+
+  def __init__(self, step_after, loss, learning_rate, every_n_steps,
+               images_per_step):
+    self._fetches = [step_after, loss, learning_rate]
+    self._every_n = every_n_steps
+    self._images_per_step = images_per_step
+    self._last_time = None
+    self._last_step = None
+    self.last_step = None
+
+  def before_run(self, run_context):
+    if self._last_time is None:
+      self._last_time = time.time()
+    return tf.train.SessionRunArgs(self._fetches)
+
+  def after_run(self, run_context, run_values):
+    step, loss, lr = run_values.results
+    self.last_step = int(step)
+    if self._last_step is None:
+      self._last_step = step - 1
+    if step % self._every_n == 0:
+      now = time.time()
+      steps = max(step - self._last_step, 1)
+      sec_per_step = (now - self._last_time) / steps
+      logging.info('step %d: loss = %.4f, lr = %.6g, %.3f sec/step, %.1f '
+                   'images/s', step, loss, lr, sec_per_step,
+                   self._images_per_step / max(sec_per_step, 1e-9))
+      self._last_time = now
+      self._last_step = step
+
+
+# ---------------------------------------------------------------------------
+# Graph.
+# ---------------------------------------------------------------------------
+
+
+def _add_summaries(end_points, first_clone_scope, learning_rate):
+  """Adds Slim's summaries plus one histogram per SE excitation."""
+  for name, tensor in end_points.items():
+    if name.endswith('/excitation'):
+      tf.summary.histogram('se_excitation/' + name[:-len('/excitation')],
+                           tensor)
+    else:
+      tf.summary.histogram('activations/' + name, tensor)
+      tf.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(tensor))
+  for loss in tf.get_collection(tf.GraphKeys.LOSSES, first_clone_scope):
+    tf.summary.scalar('losses/%s' % loss.op.name, loss)
+  for variable in slim.get_model_variables():
+    tf.summary.histogram(variable.op.name, variable)
+  tf.summary.scalar('learning_rate', learning_rate)
+
+
+def _write_flags(train_dir, text):
+  """Writes `text` to train_dir/flags.txt (temporary name, then rename)."""
+  path = os.path.join(train_dir, FLAGS_FILENAME)
+  tmp = path + '.tmp'
+  with tf.gfile.GFile(tmp, 'w') as f:
+    f.write(text)
+  tf.gfile.Rename(tmp, path, overwrite=True)
+
+
+def _preprocessing_name(config):
+  name = config.preprocessing_name or nets_factory.preprocessing_name(
+      config.model_name)
+  if not name:
+    raise errors.UserError(
+        '%s has no default preprocessing; pass --preprocessing_name' %
+        config.model_name)
+  return name
+
+
+def build_network_fn(model_name, num_classes, weight_decay=0.0,
+                     is_training=False, attention_module=None,
+                     reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+  """`nets_factory.get_network_fn` with its ValueErrors as `UserError`s."""
+  try:
+    return nets_factory.get_network_fn(
+        model_name, num_classes, weight_decay=weight_decay,
+        is_training=is_training, attention_module=attention_module or None,
+        reduction_ratio=reduction_ratio)
+  except ValueError as e:
+    raise errors.UserError(str(e))
+
+
+def get_dataset(name, split_name, dataset_dir):
+  """`dataset_factory.get_dataset` with its ValueErrors as `UserError`s."""
+  try:
+    return dataset_factory.get_dataset(name, split_name, dataset_dir)
+  except ValueError as e:
+    raise errors.UserError(str(e))
+
+
+def get_preprocessing(name, is_training, use_grayscale):
+  """`preprocessing_factory.get_preprocessing`, errors as `UserError`s."""
+  try:
+    return preprocessing_factory.get_preprocessing(
+        name, is_training=is_training, use_grayscale=use_grayscale)
+  except ValueError as e:
+    raise errors.UserError(str(e))
+
+
+def train(config):
+  """Trains (or serves as a parameter server) as `config` says.
+
+  Args:
+    config: a `TrainConfig`.
+
+  Returns:
+    A dict with the final 'global_step', the last 'loss' (or None) and the
+    latest 'checkpoint' of `train_dir`; None for a parameter server (which
+    only returns if its server stops).
+
+  Raises:
+    errors.UserError: for settings that cannot work (see the messages).
+    errors.TrainingDivergedError: when the loss or a variable turns NaN/Inf.
+  """
+  config, cluster = _resolve_cluster(config)
+  _validate(config)
+  server = None
+  if cluster is not None:
+    server = tf.train.Server(cluster, job_name=config.job_name,
+                             task_index=config.task,
+                             config=tf.ConfigProto(allow_soft_placement=True))
+    if config.job_name == 'ps':
+      logging.info('Parameter server %d of %s serving', config.task,
+                   ','.join(config.ps_hosts))
+      server.join()
+      return None
+  master = server.target if server is not None else config.master
+  is_chief = config.task == 0
+  clone_on_cpu = resolve_clone_on_cpu(config.num_clones, config.clone_on_cpu,
+                                      num_local_gpus())
+  if clone_on_cpu and not config.clone_on_cpu:
+    logging.info('No GPU found: running %d clone(s) on the CPU',
+                 config.num_clones)
+
+  dataset = get_dataset(config.dataset_name, config.dataset_split_name,
+                        config.dataset_dir)
+  num_classes = dataset.num_classes - config.labels_offset
+  if num_classes < 1:
+    raise errors.UserError('--labels_offset=%d leaves no class of the %d' %
+                           (config.labels_offset, dataset.num_classes))
+  tf.gfile.MakeDirs(config.train_dir)
+  if is_chief and config.flags_text is not None:
+    _write_flags(config.train_dir, config.flags_text)
+
+  graph = tf.Graph()
+  with graph.as_default():
+    deploy_config = model_deploy.DeploymentConfig(
+        num_clones=config.num_clones, clone_on_cpu=clone_on_cpu,
+        replica_id=config.task, num_replicas=config.worker_replicas,
+        num_ps_tasks=config.num_ps_tasks)
+    with tf.device(deploy_config.variables_device()):
+      global_step = tf.train.get_or_create_global_step()
+
+    network_fn = build_network_fn(
+        config.model_name, num_classes, weight_decay=config.weight_decay,
+        is_training=True, attention_module=config.attention_module,
+        reduction_ratio=config.reduction_ratio)
+    preprocess_fn = get_preprocessing(_preprocessing_name(config),
+                                      is_training=True,
+                                      use_grayscale=config.use_grayscale)
+    image_size = config.train_image_size or network_fn.default_image_size
+
+    with tf.device(deploy_config.inputs_device()):
+      ds = input_pipeline.build_dataset(
+          dataset, preprocess_fn, config.batch_size, image_size,
+          is_training=True, num_readers=config.num_readers,
+          num_preprocessing_threads=config.num_preprocessing_threads,
+          labels_offset=config.labels_offset,
+          skip_bad_records=config.skip_bad_records, seed=config.seed)
+      iterator = tf.data.make_one_shot_iterator(ds)
+
+    network_kwargs = dict(config.network_kwargs or {})
+
+    def clone_fn():
+      """One clone: its own batch, the network and its losses."""
+      with tf.device(deploy_config.inputs_device()):
+        images, labels = iterator.get_next()
+      logits, end_points = network_fn(images, **network_kwargs)
+      onehot = tf.one_hot(labels, num_classes)
+      if 'AuxLogits' in end_points:
+        tf.losses.softmax_cross_entropy(
+            onehot, end_points['AuxLogits'],
+            label_smoothing=config.label_smoothing, weights=0.4,
+            scope='aux_loss')
+      tf.losses.softmax_cross_entropy(
+          onehot, logits, label_smoothing=config.label_smoothing, weights=1.0)
+      return end_points
+
+    clones = model_deploy.create_clones(deploy_config, clone_fn)
+    first_clone_scope = clones[0].scope
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone_scope)
+
+    if config.moving_average_decay:
+      moving_average_variables = slim.get_model_variables()
+      variable_averages = tf.train.ExponentialMovingAverage(
+          config.moving_average_decay, global_step)
+    else:
+      moving_average_variables, variable_averages = None, None
+
+    with tf.device(deploy_config.optimizer_device()):
+      learning_rate = configure_learning_rate(
+          global_step, dataset.num_samples, config.batch_size,
+          learning_rate=config.learning_rate,
+          learning_rate_decay_type=config.learning_rate_decay_type,
+          learning_rate_decay_factor=config.learning_rate_decay_factor,
+          num_epochs_per_decay=config.num_epochs_per_decay,
+          end_learning_rate=config.end_learning_rate,
+          warmup_epochs=config.warmup_epochs,
+          sync_replicas=config.sync_replicas,
+          replicas_to_aggregate=config.replicas_to_aggregate)
+      optimizer = configure_optimizer(
+          learning_rate, optimizer=config.optimizer,
+          adadelta_rho=config.adadelta_rho,
+          adagrad_initial_accumulator_value=(
+              config.adagrad_initial_accumulator_value),
+          adam_beta1=config.adam_beta1, adam_beta2=config.adam_beta2,
+          opt_epsilon=config.opt_epsilon,
+          ftrl_learning_rate_power=config.ftrl_learning_rate_power,
+          ftrl_initial_accumulator_value=(
+              config.ftrl_initial_accumulator_value),
+          ftrl_l1=config.ftrl_l1, ftrl_l2=config.ftrl_l2,
+          momentum=config.momentum, rmsprop_momentum=config.rmsprop_momentum,
+          rmsprop_decay=config.rmsprop_decay)
+
+    if config.sync_replicas:
+      # The chief's queue runner applies the moving averages.
+      optimizer = tf.train.SyncReplicasOptimizer(
+          opt=optimizer, replicas_to_aggregate=config.replicas_to_aggregate,
+          total_num_replicas=config.worker_replicas,
+          variable_averages=variable_averages,
+          variables_to_average=moving_average_variables)
+    elif config.moving_average_decay:
+      update_ops.append(variable_averages.apply(moving_average_variables))
+
+    total_loss, clones_gradients = model_deploy.optimize_clones(
+        clones, optimizer,
+        var_list=variables_to_train(config.trainable_scopes))
+    grad_updates = optimizer.apply_gradients(clones_gradients,
+                                             global_step=global_step)
+    update_ops.append(grad_updates)
+    update_op = tf.group(*update_ops)
+    with tf.control_dependencies([update_op]):
+      train_tensor = tf.identity(total_loss, name='train_op')
+      step_after = tf.identity(global_step.read_value(), name='step_after')
+
+    _add_summaries(clones[0].outputs, first_clone_scope, learning_rate)
+    tf.summary.scalar('total_loss', total_loss)
+    summary_op = tf.summary.merge_all()
+
+    # Warm start (only when train_dir has no checkpoint to resume from).
+    init_fn = None
+    latest = tf.train.latest_checkpoint(config.train_dir)
+    if latest:
+      logging.info('Resuming from %s', latest)
+      if config.checkpoint_path:
+        logging.info('Ignoring --checkpoint_path=%s because %s already has a '
+                     'checkpoint', config.checkpoint_path, config.train_dir)
+    elif is_chief and (config.checkpoint_path or config.se_identity_init):
+      plan = None
+      if config.checkpoint_path:
+        plan = finetune.plan_warm_start(
+            slim.get_model_variables(), config.checkpoint_path,
+            exclude_scopes=config.checkpoint_exclude_scopes,
+            ignore_missing_vars=config.ignore_missing_vars)
+        logging.info(finetune.plan_summary(plan))
+      init_fn = finetune.make_init_fn(
+          plan, se_identity_init=config.se_identity_init,
+          variables=slim.get_model_variables(), log_fn=logging.info)
+
+    saver = tf.train.Saver(sharded=True, max_to_keep=5,
+                           keep_checkpoint_every_n_hours=10000.0,
+                           save_relative_paths=True)
+    scaffold = tf.train.Scaffold(
+        init_fn=(lambda _, sess: init_fn(sess)) if init_fn else None,
+        saver=saver, summary_op=summary_op)
+
+    images_per_step = config.batch_size * config.num_clones
+    hooks = []
+    if config.sync_replicas:
+      hooks.append(optimizer.make_session_run_hook(is_chief))
+    if config.max_number_of_steps:
+      hooks.append(tf.train.StopAtStepHook(
+          last_step=config.max_number_of_steps))
+    hooks.append(_DivergenceHook(total_loss, global_step, config.train_dir))
+    progress = _ProgressHook(step_after, total_loss, learning_rate,
+                             config.log_every_n_steps, images_per_step)
+    hooks.append(progress)
+    if is_chief:
+      hooks.append(tf.train.SummarySaverHook(
+          save_secs=config.save_summaries_secs, output_dir=config.train_dir,
+          scaffold=scaffold))
+      float_vars = [v for v in tf.global_variables()
+                    if v.dtype.base_dtype.is_floating]
+      hooks.append(_CheckpointSaverHook(
+          config.train_dir, save_secs=config.save_interval_secs,
+          scaffold=scaffold,
+          listeners=[_FiniteVariablesListener(float_vars, config.train_dir)]))
+
+    session_config = tf.ConfigProto(allow_soft_placement=True)
+    if server is not None:
+      session_config.device_filters.extend(
+          ['/job:ps', '/job:worker/task:%d' % config.task])
+    if is_chief:
+      creator = tf.train.ChiefSessionCreator(
+          scaffold=scaffold, master=master, config=session_config,
+          checkpoint_dir=config.train_dir)
+    else:
+      creator = tf.train.WorkerSessionCreator(
+          scaffold=scaffold, master=master, config=session_config)
+
+    loss = None
+    with tf.train.MonitoredSession(session_creator=creator,
+                                   hooks=hooks) as sess:
+      step = sess.run_step_fn(
+          lambda step_context: step_context.session.run(global_step))
+      if config.max_number_of_steps and step >= config.max_number_of_steps:
+        logging.info('Global step %d already reached --max_number_of_steps=%d',
+                     step, config.max_number_of_steps)
+      else:
+        while not sess.should_stop():
+          loss = sess.run(train_tensor)
+        step = progress.last_step if progress.last_step is not None else step
+  logging.info('Training stopped at step %d', step)
+  return {'global_step': int(step),
+          'loss': None if loss is None else float(loss),
+          'checkpoint': tf.train.latest_checkpoint(config.train_dir)}
