@@ -137,7 +137,10 @@ def mobilenet_base(inputs,
   inner_end_points = collections.OrderedDict()
   current_stride, rate = 1, 1
   net = inputs
-  with tf.variable_scope(scope, 'Mobilenet', [inputs]), \
+  # Re-entering the caller's scope object would open a new name scope
+  # ('MobilenetV2/MobilenetV2/...'); keep ops next to their variables.
+  with tf.variable_scope(scope, 'Mobilenet', [inputs]) as sc, \
+      tf.name_scope(sc.original_name_scope), \
       slim.arg_scope([slim.batch_norm], is_training=is_training), \
       _arg_scopes(conv_defs.defaults):
     for name, layer_scope, layer in zip(layer_names, _layer_scopes(spec),
