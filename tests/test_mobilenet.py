@@ -19,6 +19,8 @@ from __future__ import division
 from __future__ import print_function
 
 import functools
+import json
+import os
 import re
 
 import numpy as np
@@ -33,7 +35,6 @@ from nets.mobilenet import conv_blocks
 from nets.mobilenet import mobilenet as mobilenet_lib
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
-from tests import nets_testutil as util
 
 # Variable shapes do not depend on the input size: build small graphs.
 _SIZE = 64
@@ -42,11 +43,52 @@ _UNIT = re.compile(r'^(MobilenetV2/expanded_conv(?:_\d+)?)/')
 _SE_DELTA = {('mobilenet_v2', 16): 571614, ('mobilenet_v2_035', 32): 36413}
 
 
+_REFERENCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              'data', 'slim_variables')
+
+
+def _reference(name):
+  """Slim's reference list for `name` (see tests/data/slim_variables)."""
+  with open(os.path.join(_REFERENCE_DIR, name + '.json')) as f:
+    return json.load(f)
+
+
+def _variables(graph):
+  """[(name, shape)] of the global variables but the global step."""
+  with graph.as_default():
+    return [(v.op.name, v.shape.as_list()) for v in tf.global_variables()
+            if v.op.name != 'global_step']
+
+
+def _param_count(graph):
+  with graph.as_default():
+    return sum(v.shape.num_elements() for v in tf.trainable_variables())
+
+
+def _factory_build(name, num_classes, image_size, batch_size=1,
+                   attention_module=None, reduction_ratio=16, graph=None):
+  """Builds `name` through nets_factory as Slim's training does.
+
+  Returns:
+    (graph, images placeholder, logits, end_points).
+  """
+  graph = graph or tf.Graph()
+  with graph.as_default():
+    tf.train.get_or_create_global_step()
+    network_fn = nets_factory.get_network_fn(
+        name, num_classes, weight_decay=0.0, is_training=True,
+        attention_module=attention_module, reduction_ratio=reduction_ratio)
+    images = tf.placeholder(tf.float32,
+                            [batch_size, image_size, image_size, 3])
+    logits, end_points = network_fn(images)
+  return graph, images, logits, end_points
+
+
 @functools.lru_cache(maxsize=None)
 def _build(name, attention_module=None, reduction_ratio=16):
   """(graph, logits, end_points) of `name` via the factory, built once."""
-  graph, _, logits, end_points = util.build(
-      name, 1001, image_size=_SIZE, attention_module=attention_module,
+  graph, _, logits, end_points = _factory_build(
+      name, 1001, _SIZE, attention_module=attention_module,
       reduction_ratio=reduction_ratio)
   return graph, logits, end_points
 
@@ -54,7 +96,7 @@ def _build(name, attention_module=None, reduction_ratio=16):
 def _expanded_widths(name):
   """{unit scope: C_expanded} read from the reference depthwise weights."""
   return {_UNIT.match(n).group(1): shape[2]
-          for n, shape in util.load_reference(name)['variables']
+          for n, shape in _reference(name)['variables']
           if n.endswith('/depthwise/depthwise_weights')}
 
 
@@ -63,9 +105,9 @@ def _expanded_widths(name):
                                         ('mobilenet_v2_035', 32)])
 def test_v2_se_adds_only_se_variables_with_the_formula_count(name, ratio):
   graph, _, end_points = _build(name, 'se_block', ratio)
-  reference = util.load_reference(name)
+  reference = _reference(name)
   plain = [(n, s) for n, s in reference['variables']]
-  se_vars = util.model_variables(graph)
+  se_vars = _variables(graph)
   extra = [v for v in se_vars if v not in plain]
   assert [v for v in se_vars if v not in extra] == plain
   widths = _expanded_widths(name)
@@ -80,7 +122,7 @@ def test_v2_se_adds_only_se_variables_with_the_formula_count(name, ratio):
         (unit + '/se/fc2/weights', [1, 1, units, channels]),
         (unit + '/se/fc2/biases', [channels])]
   assert extra == expected_extra
-  delta = util.trainable_param_count(graph) - reference['total_params']
+  delta = _param_count(graph) - reference['total_params']
   assert delta == sum(attention.se_param_count(c, ratio)
                       for c in widths.values())
   assert delta == _SE_DELTA[(name, ratio)]
@@ -90,7 +132,7 @@ def test_v2_se_adds_only_se_variables_with_the_formula_count(name, ratio):
 
 def test_v2_se_sits_between_depthwise_and_projection():
   graph, _, _ = _build('mobilenet_v2', 'se_block', 16)
-  names = [n for n, _ in util.model_variables(graph)]
+  names = [n for n, _ in _variables(graph)]
   for unit in _expanded_widths('mobilenet_v2'):
     layers = [n[len(unit) + 1:].split('/')[0] for n in names
               if n.startswith(unit + '/')]
@@ -110,15 +152,15 @@ def test_v2_attention_off_adds_nothing():
       mobilenet_v2.mobilenet(tf.zeros([1, _SIZE, _SIZE, 3]),
                              attention_module='', is_training=True)
     assert not graph.get_collection(attention.EXCITATIONS)
-    assert [[n, s] for n, s in util.model_variables(graph)] == (
-        util.load_reference('mobilenet_v2')['variables'])
+    assert [[n, s] for n, s in _variables(graph)] == (
+        _reference('mobilenet_v2')['variables'])
 
 
 def test_v2_se_trains_one_step():
   graph = tf.Graph()
   with graph.as_default():
     tf.set_random_seed(0)
-  graph, images, logits, end_points = util.build(
+  graph, images, logits, end_points = _factory_build(
       'mobilenet_v2_035', 7, image_size=32, batch_size=2,
       attention_module='se_block', reduction_ratio=8, graph=graph)
   with graph.as_default():
@@ -160,13 +202,13 @@ def test_v2_se_trains_one_step():
 ])
 def test_width_variants_share_names_and_match_reference_counts(
     family, base_name, multipliers):
-  base = util.load_reference(base_name)['variables']
+  base = _reference(base_name)['variables']
   for name, multiplier in multipliers.items():
     graph, _, _ = _build(name)
-    variables = util.model_variables(graph)
+    variables = _variables(graph)
     assert [n for n, _ in variables] == [n for n, _ in base]
-    assert util.trainable_param_count(graph) == (
-        util.load_reference(name)['total_params'])
+    assert _param_count(graph) == (
+        _reference(name)['total_params'])
     shapes = dict(variables)
     base_shapes = dict((n, s) for n, s in base)
     if family == 'v1':
@@ -201,7 +243,7 @@ _V3_SE_UNITS = {
 @pytest.mark.parametrize('name', sorted(_V3_SE_UNITS))
 def test_v3_squeeze_excite_where_the_paper_puts_it(name):
   graph, _, _ = _build(name)
-  variables = util.model_variables(graph)
+  variables = _variables(graph)
   names = [n for n, _ in variables]
   shapes = dict(variables)
   top = names[0].split('/')[0]
