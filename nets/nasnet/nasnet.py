@@ -30,7 +30,7 @@ Typical use:
 
     with slim.arg_scope(nasnet.nasnet_mobile_arg_scope()):
       logits, end_points = nasnet.build_nasnet_mobile(
-          images, num_classes=1001, is_training=True)  # images: [N, 224, 224, 3]
+          images, num_classes=1001, is_training=True)  # [N, 224, 224, 3]
     # logits: [N, 1001]; end_points['AuxLogits']: [N, 1001]
 
     # A smaller variant: the configuration is data.

@@ -93,7 +93,7 @@ def pnasnet_large_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
 
 def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
                              batch_norm_epsilon=1e-3):
-  """Returns the arg_scope of PNASNet-5 Mobile; see `pnasnet_large_arg_scope`."""
+  """Returns the arg_scope of PNASNet-5 Mobile; see pnasnet_large_arg_scope."""
   return nasnet.nasnet_mobile_arg_scope(weight_decay, batch_norm_decay,
                                         batch_norm_epsilon)
 
