@@ -1,0 +1,75 @@
+"""Helpers for model tests: reference lists and graph-building shortcuts."""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import json
+import os
+
+import tensorflow.compat.v1 as tf
+
+from nets import nets_factory
+
+REFERENCE_DIR = os.path.join(os.path.dirname(__file__), 'data',
+                             'slim_variables')
+
+# Input sizes for the tests that run a model: small, but large enough for each
+# model's stride and kernel sizes. Models not listed use 64.
+TEST_IMAGE_SIZES = {
+    'cifarnet': 32,
+    'lenet': 28,
+    'nasnet_cifar': 32,
+}
+
+
+def test_image_size(name):
+  return TEST_IMAGE_SIZES.get(name, 64)
+
+
+def load_reference(name):
+  """Returns the reference dict of Slim's published model `name`."""
+  with open(os.path.join(REFERENCE_DIR, name + '.json')) as f:
+    return json.load(f)
+
+
+def input_channels(name):
+  # Slim builds LeNet for MNIST's single channel.
+  return 1 if name == 'lenet' else 3
+
+
+def build(name, num_classes, image_size=None, batch_size=1, is_training=True,
+          attention_module=None, reduction_ratio=16, graph=None):
+  """Builds `name` in `graph` (new by default) the way Slim's training does.
+
+  A global step is created first, as `train_image_classifier.py` does, since
+  some models (NASNet's drop path) read it.
+
+  Returns:
+    (graph, images placeholder, logits, end_points)
+  """
+  graph = graph or tf.Graph()
+  spec = nets_factory.get_model_spec(name)
+  size = image_size or spec.default_image_size
+  with graph.as_default():
+    tf.train.get_or_create_global_step()
+    network_fn = nets_factory.get_network_fn(
+        name, num_classes, weight_decay=0.0, is_training=is_training,
+        attention_module=attention_module, reduction_ratio=reduction_ratio)
+    images = tf.placeholder(tf.float32,
+                            [batch_size, size, size, input_channels(name)],
+                            name='images')
+    logits, end_points = network_fn(images)
+  return graph, images, logits, end_points
+
+
+def model_variables(graph):
+  """`[(name, shape)]` of the graph's global variables but the global step."""
+  with graph.as_default():
+    return [(v.op.name, v.shape.as_list()) for v in tf.global_variables()
+            if v.op.name != 'global_step']
+
+
+def trainable_param_count(graph):
+  with graph.as_default():
+    return sum(v.shape.num_elements() for v in tf.trainable_variables())
