@@ -492,7 +492,7 @@ def _add_summaries(end_points, first_clone_scope, learning_rate):
   for loss in tf.get_collection(tf.GraphKeys.LOSSES, first_clone_scope):
     tf.summary.scalar('losses/%s' % loss.op.name, loss)
   for variable in slim.get_model_variables():
-    tf.summary.histogram(variable.op.name, variable)
+    tf.summary.histogram('variables/' + variable.op.name, variable)
   tf.summary.scalar('learning_rate', learning_rate)
 
 
@@ -692,7 +692,7 @@ def train(config):
       step_after = tf.identity(global_step.read_value(), name='step_after')
 
     _add_summaries(clones[0].outputs, first_clone_scope, learning_rate)
-    tf.summary.scalar('total_loss', total_loss)
+    tf.summary.scalar('losses/total_loss', total_loss)
     summary_op = tf.summary.merge_all()
 
     # Warm start (only when train_dir has no checkpoint to resume from).
