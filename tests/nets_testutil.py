@@ -20,6 +20,11 @@ TEST_IMAGE_SIZES = {
     'cifarnet': 32,
     'lenet': 28,
     'nasnet_cifar': 32,
+    # The aux head's 5x5 pool needs a 5x5 map at 1/16 of the input.
+    'nasnet_mobile': 67,
+    'nasnet_large': 67,
+    'pnasnet_mobile': 67,
+    'pnasnet_large': 67,
 }
 
 

@@ -90,6 +90,10 @@ def test_runs_and_every_variable_gets_a_gradient(name, module):
   with graph.as_default():
     labels = tf.one_hot([1, 3], 7)
     loss = tf.losses.softmax_cross_entropy(labels, logits)
+    if 'AuxLogits' in end_points:
+      # As Slim's training adds it; otherwise the aux head gets no gradient.
+      loss += 0.4 * tf.losses.softmax_cross_entropy(
+          labels, tf.reshape(end_points['AuxLogits'], [2, 7]))
     variables = tf.trainable_variables()
     grads = tf.gradients(loss, variables)
     missing = [v.op.name for v, g in zip(variables, grads) if g is None]
