@@ -1,0 +1,217 @@
+"""Tests of bench/se_overhead.py: its FLOP counting and one end-to-end run."""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+from bench import se_overhead
+from nets import attention
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A model small enough to build a training graph in a second: one conv, batch
+# norm, attention, pooling, logits. Used by the count and end-to-end tests.
+_TINY_MODEL = textwrap.dedent('''
+    import tensorflow.compat.v1 as tf
+    import tf_slim as slim
+    from nets import attention
+    from nets import nets_factory
+
+    def tiny(images, num_classes=None, is_training=True,
+             attention_module=None, reduction_ratio=16, scope='tiny'):
+      with tf.variable_scope(scope, 'tiny', [images]):
+        net = slim.conv2d(images, 32, [3, 3], stride=2, scope='conv1',
+                          normalizer_fn=slim.batch_norm,
+                          normalizer_params={'is_training': is_training})
+        net = attention.apply_attention(attention_module, net,
+                                        reduction_ratio=reduction_ratio)
+        net = tf.reduce_mean(net, [1, 2], keepdims=True)
+        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
+                             scope='logits')
+      return tf.squeeze(logits, [1, 2]), {}
+
+    def tiny_arg_scope(weight_decay=0.0):
+      with slim.arg_scope([slim.conv2d],
+                          weights_regularizer=slim.l2_regularizer(
+                              weight_decay)) as sc:
+        return sc
+
+    tiny.default_image_size = 16
+    nets_factory._MODELS['tiny'] = nets_factory.ModelSpec(
+        builder=tiny, arg_scope=tiny_arg_scope, default_image_size=16,
+        preprocessing=None, supports_attention=True)
+''')
+
+
+@pytest.fixture
+def tiny_model():
+  """Registers the tiny model for the test, then removes it."""
+  from nets import nets_factory  # pylint: disable=g-import-not-at-top
+  exec(_TINY_MODEL, {})  # pylint: disable=exec-used
+  yield 'tiny'
+  del nets_factory._MODELS['tiny']  # pylint: disable=protected-access
+
+
+def test_matmul_flops_counts_multiplies_and_adds():
+  assert se_overhead.matmul_flops(2) == 16
+  assert se_overhead.matmul_flops(4096) == 2 * 4096 ** 3
+
+
+def test_count_flops_of_one_matmul_is_analytic():
+  with tf.Graph().as_default() as graph:
+    a = tf.zeros([2, 5])
+    b = tf.zeros([5, 7])
+    product = tf.matmul(a, b)
+  flops, incomplete = se_overhead.count_flops(graph, [product])
+  assert flops == 2 * 2 * 5 * 7
+  assert incomplete == 0
+
+
+def test_count_flops_of_one_conv_is_analytic():
+  with tf.Graph().as_default() as graph:
+    images = tf.zeros([1, 8, 8, 3])
+    kernel = tf.zeros([3, 3, 3, 4])
+    net = tf.nn.conv2d(images, kernel, strides=[1, 1, 1, 1], padding='SAME')
+  flops, _ = se_overhead.count_flops(graph, [net])
+  # 2 * (k*k*Cin) * Cout * Hout*Wout
+  assert flops == 2 * 3 * 3 * 3 * 4 * 8 * 8
+
+
+def test_count_flops_skips_variable_initializers():
+  """Initializers (random * stddev + mean) are not part of the model's cost."""
+  with tf.Graph().as_default() as graph:
+    images = tf.zeros([1, 8, 8, 3])
+    net = slim.conv2d(images, 4, [3, 3], activation_fn=None,
+                      biases_initializer=None,
+                      weights_initializer=tf.truncated_normal_initializer(
+                          mean=1.0, stddev=0.1))
+  flops, _ = se_overhead.count_flops(graph, [net])
+  assert flops == 2 * 3 * 3 * 3 * 4 * 8 * 8
+
+
+def test_count_flops_reports_incomplete_shapes():
+  with tf.Graph().as_default() as graph:
+    a = tf.placeholder(tf.float32, [None, 5])
+    product = tf.matmul(a, tf.zeros([5, 7]))
+  flops, incomplete = se_overhead.count_flops(graph, [product])
+  assert flops == 0
+  assert incomplete == 1
+
+
+def test_se_block_flops_match_formula():
+  """SE on [1, H, W, C], r=16: mean HWC, fc1 2Cu + u, fc2 2uC + C, scale HWC."""
+  h, w, c, r = 4, 4, 32, 16
+  u = attention.se_units(c, r)
+  with tf.Graph().as_default() as graph:
+    net = attention.se_block(tf.zeros([1, h, w, c]), reduction_ratio=r)
+  flops, incomplete = se_overhead.count_flops(graph, [net])
+  assert flops == 2 * h * w * c + 4 * c * u + u + c  # = 1314
+  assert flops == 1314
+  assert incomplete == 0
+
+
+def test_inference_flops_per_image_do_not_depend_on_batch(tiny_model):
+  """What lets the benchmark count on the timed batch-N graph."""
+  one, _ = se_overhead.inference_flops(tiny_model, 'se_block', 16, 10, 16,
+                                       batch_size=1)
+  four, _ = se_overhead.inference_flops(tiny_model, 'se_block', 16, 10, 16,
+                                        batch_size=4)
+  assert one == four
+  plain, _ = se_overhead.inference_flops(tiny_model, None, 16, 10, 16)
+  # SE at 8 x 8 x 32 after the stride-2 conv, r=16: 2 units.
+  assert one - plain == 2 * 8 * 8 * 32 + 4 * 32 * 2 + 2 + 32
+
+
+def test_training_flops_are_about_three_times_inference(tiny_model):
+  graph, train_op = se_overhead.build_train_graph(
+      tiny_model, None, 4, 16, num_classes=10, reduction_ratio=16,
+      weight_decay=0.0, learning_rate=0.1, momentum=0.9)
+  train, incomplete = se_overhead.count_flops(graph, [train_op])
+  forward, _ = se_overhead.inference_flops(tiny_model, None, 16, 10, 16,
+                                           batch_size=4)
+  assert incomplete == 0
+  # Backward through a conv costs two convs (input and filter gradients); the
+  # first conv needs no input gradient, so the ratio sits between 2 and 3.5.
+  assert 2.0 <= train / 4 / forward <= 3.5
+
+
+def test_overhead_and_verdict():
+  assert se_overhead.overhead(100.0, 80.0) == pytest.approx(0.25)
+  assert se_overhead.overhead(100.0, 100.0) == 0.0
+  assert se_overhead.verdict(0.10, 0.10) == 'PASS'
+  assert se_overhead.verdict(0.11, 0.10) == 'MISS'
+  assert se_overhead.verdict(0.69, 0.70, at_most=False) == 'MISS'
+  assert se_overhead.verdict(0.70, 0.70, at_most=False) == 'PASS'
+
+
+def test_resolve_models_defaults_to_the_paper_models_and_rejects_others():
+  models = se_overhead.resolve_models(None)
+  assert set(models) <= set(se_overhead.PAPER_MODELS)
+  assert 'resnet_v1_50' in models
+  assert se_overhead.resolve_models(['resnet_v2_50']) == ['resnet_v2_50']
+  with pytest.raises(ValueError, match="'lenet'.*expected one of: .*resnet"):
+    se_overhead.resolve_models(['lenet'])
+
+
+def test_alternate_orders_rounds_abba():
+  calls = []
+
+  class FakeRunner(object):
+
+    def __init__(self, name):
+      self.name = name
+
+    def run(self, steps):
+      calls.append((self.name, steps))
+      return 0.5 if self.name == 'a' else 1.0
+
+  rates = se_overhead.alternate({'a': FakeRunner('a'), 'b': FakeRunner('b')},
+                                batch_size=4, steps=2, warmup_steps=1,
+                                rounds=3)
+  assert calls == [('a', 1), ('b', 1), ('a', 2), ('b', 2), ('b', 2), ('a', 2),
+                   ('a', 2), ('b', 2)]
+  assert rates == {'a': [16.0, 16.0, 16.0], 'b': [8.0, 8.0, 8.0]}
+
+
+def test_script_runs_end_to_end(tmp_path):
+  """The script's main on the tiny model, 1 step, writes the tables."""
+  output = os.path.join(str(tmp_path), 'results.md')
+  driver = _TINY_MODEL + textwrap.dedent('''
+      from absl import app
+      from bench import se_overhead
+      se_overhead.define_flags()
+      app.run(se_overhead.main, argv=[
+          'se_overhead.py', '--models=tiny', '--image_size=16',
+          '--batch_size=2', '--steps=1', '--warmup_steps=1', '--rounds=2',
+          '--peak_size=64', '--peak_runs=1', '--num_classes=10',
+          '--output=%s'])
+  ''' % output)
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  proc = subprocess.run([sys.executable, '-c', driver], cwd=_ROOT, env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                        timeout=300)
+  log = proc.stdout.decode()
+  assert proc.returncode == 0, log
+  with open(output) as f:
+    text = f.read()
+  assert 'Partial' not in text
+  assert '--models=tiny' in text
+  assert '- Cores: %d' % os.cpu_count() in text
+  rows = [l for l in text.splitlines() if l.startswith('| tiny |')]
+  assert len(rows) == 3  # throughput, FLOPs, fraction of peak
+  assert rows[0].count('PASS') + rows[0].count('MISS') == 2
+  # FLOPs row. Plain: conv 2*27*32*64 + mean 8*8*32 + logits 2*32*10 + 10
+  # = 113290; SE adds 2*8*8*32 + 4*32*2 + 2 + 32 = 4386, i.e. +3.87%.
+  assert '| tiny | 16 |' in rows[1]
+  assert '| +3.87% |' in rows[1]
+  assert os.listdir(str(tmp_path)) == ['results.md']  # no temporary left
+  assert rows[0] in log  # the table is printed too
