@@ -100,7 +100,8 @@ def export_inference_graph(model_name, num_classes, output_file,
     placeholder = tf.placeholder(tf.float32, [batch_size, size, size, channels],
                                  name='input')
     logits, end_points = network_fn(placeholder)
-    output = end_points.get('Predictions', logits)
+    output = end_points.get('Predictions', end_points.get('predictions',
+                                                          logits))
     graph_def = graph.as_graph_def()
   _atomic_write(output_file, str(graph_def) if write_text_graphdef else
                 graph_def.SerializeToString(), binary=not write_text_graphdef)

@@ -1,0 +1,88 @@
+"""Distributed training on TensorFlow's runtime: 1 ps + 2 workers on 127.0.0.1.
+
+Each process is `train_image_classifier.py` with --ps_hosts/--worker_hosts/
+--job_name (the server starts in-process). The workers train synchronously
+(--sync_replicas, 2 replicas to aggregate); the chief (worker 0) writes the
+checkpoints. The test stops every process it started.
+"""
+
+from __future__ import absolute_import
+from __future__ import division
+from __future__ import print_function
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+
+import tensorflow.compat.v1 as tf
+
+from tests import test_train_util as util
+
+tf.disable_eager_execution()
+
+
+def _free_ports(count):
+  socks = []
+  try:
+    for _ in range(count):
+      s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+      s.bind(('127.0.0.1', 0))
+      socks.append(s)
+    return [s.getsockname()[1] for s in socks]
+  finally:
+    for s in socks:
+      s.close()
+
+
+class DistributedTest(tf.test.TestCase):
+
+  def test_one_ps_two_sync_workers(self):
+    ps_port, w0_port, w1_port = _free_ports(3)
+    train_dir = tempfile.mkdtemp()
+    common = [
+        '--ps_hosts=127.0.0.1:%d' % ps_port,
+        '--worker_hosts=127.0.0.1:%d,127.0.0.1:%d' % (w0_port, w1_port),
+        '--model_name=%s' % util.SMALL_MODEL, '--dataset_name=digits',
+        '--dataset_dir=%s' % util.digits_dir(), '--train_dir=%s' % train_dir,
+        '--train_image_size=32', '--batch_size=2', '--num_readers=1',
+        '--sync_replicas', '--replicas_to_aggregate=2',
+        '--max_number_of_steps=4', '--log_every_n_steps=1',
+        '--optimizer=sgd', '--learning_rate_decay_type=fixed']
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO)
+    script = os.path.join(util.REPO, 'train_image_classifier.py')
+    procs, logs = {}, {}
+    try:
+      for job, task in (('ps', 0), ('worker', 0), ('worker', 1)):
+        name = '%s%d' % (job, task)
+        logs[name] = os.path.join(train_dir, name + '.log')
+        with open(logs[name], 'w') as log:
+          procs[name] = subprocess.Popen(
+              [sys.executable, script, '--job_name=%s' % job,
+               '--task=%d' % task] + common,
+              cwd=util.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+      rc = procs['worker0'].wait(timeout=300)
+      chief_log = open(logs['worker0']).read()
+      self.assertEqual(rc, 0, chief_log[-3000:])
+    finally:
+      for proc in procs.values():
+        if proc.poll() is None:
+          proc.kill()
+        proc.wait(timeout=30)
+
+    # Synchronous steps advanced the global step to the limit, and the
+    # chief saved it.
+    latest = tf.train.latest_checkpoint(train_dir)
+    self.assertEqual(latest, os.path.join(train_dir, 'model.ckpt-4'))
+    reader = tf.train.NewCheckpointReader(latest)
+    self.assertEqual(reader.get_tensor('global_step'), 4)
+    self.assertIn('step 4: loss = ', chief_log)
+    # The other worker took part in the synchronous steps.
+    worker1_log = open(logs['worker1']).read()
+    self.assertIn('] step ', worker1_log, worker1_log[-3000:])
+    self.assertIn('Parameter server 0', open(logs['ps0']).read())
+
+
+if __name__ == '__main__':
+  tf.test.main()
