@@ -15,10 +15,9 @@ has `batch_size` images.
 
 A record that cannot be parsed or decoded stops the run with an error naming
 its file and index; with `skip_bad_records=True` it is skipped, logged and
-counted (`dataset.bad_record_counter.count`). To tell a bad record apart from
-a good one without stopping the pipeline, each record is decoded inside its
-own one-element dataset with `ignore_errors`; that costs a little per record
-but stays parallel.
+counted (`dataset.bad_record_counter.count`). Decoding stays one parallel,
+order-keeping map: failures are dropped by `ignore_errors` and found
+afterwards as gaps in the records' stream positions (see `build_dataset`).
 
 Typical use:
 
@@ -45,6 +44,21 @@ from absl import logging
 
 _READ_BUFFER_BYTES = 8 << 20
 _MIN_SHUFFLE_BUFFER = 1024
+# File name of the end-of-stream sentinel record (no real file has it).
+_SENTINEL = '<end of records>'
+
+
+def _sentinel_record():
+  """A valid 1x1 PNG record, used to mark the end of the record stream."""
+  png = (b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00'
+         b'\x01\x08\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00'
+         b'\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82')
+  return tf.train.Example(features=tf.train.Features(feature={
+      'image/encoded': tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[png])),
+      'image/class/label': tf.train.Feature(int64_list=tf.train.Int64List(
+          value=[0])),
+  })).SerializeToString()
 
 
 def parse_example(serialized):
@@ -102,14 +116,20 @@ class BadRecordCounter(object):
     self._lock = threading.Lock()
     self.count = 0
 
-  def skip(self, filename, index):
+  def skip(self, filename, index, missing):
+    """Counts `missing` skipped records, the last being `index` of `filename`.
+
+    Called through tf.py_function with tensors; returns True.
+    """
+    missing = int(missing.numpy())
     with self._lock:
-      self.count += 1
+      self.count += missing
       count = self.count
     name = filename.numpy().decode('utf-8', 'replace')
-    logging.warning('Skipping undecodable record %d of %s (%d skipped so far)',
+    logging.warning('Skipped %d undecodable record(s), the last being record '
+                    '%d of %s (%d skipped so far)', missing,
                     int(index.numpy()), name, count)
-    return np.bool_(False)
+    return np.bool_(True)
 
 
 def _image_size(image_size):
@@ -175,51 +195,79 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
   if is_training:
     ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     ds = ds.repeat(num_epochs)
-    ds = ds.interleave(read_file, cycle_length=num_readers, block_length=1,
-                       num_parallel_calls=num_readers)
+    # The experimental op, not interleave(num_parallel_calls=...): with TF
+    # 1.15 the latter over these per-file datasets can crash (SIGSEGV) when
+    # the session closes while an endless pipeline is still reading.
+    ds = ds.apply(tf.data.experimental.parallel_interleave(
+        read_file, cycle_length=num_readers, block_length=1, sloppy=False))
     ds = ds.shuffle(max(20 * batch_size, _MIN_SHUFFLE_BUFFER), seed=seed)
   else:
     if num_epochs:
       ds = ds.repeat(num_epochs)
     ds = ds.flat_map(read_file)  # Sorted files, each in order.
 
-  def try_decode(record, filename, index):
-    # ignore_errors turns a failed decode into an empty dataset; the
-    # placeholder after it is taken only then, flagged ok=False.
-    good = tf.data.Dataset.from_tensors(record).map(
-        lambda r: decode_example(r, channels)).apply(
-            tf.data.experimental.ignore_errors()).map(
-                lambda image, label: (image, label, True))
-    bad = tf.data.Dataset.from_tensors(
-        (tf.zeros([1, 1, channels], tf.uint8), tf.constant(-1, tf.int64),
-         False))
-    return good.concatenate(bad).take(1).map(
-        lambda image, label, ok: (image, label, ok, filename, index))
+  # Bad records are found without stopping the pipeline: every record gets a
+  # stream position `seq` and the (file, index) of the record before it;
+  # decoding runs in a parallel, order-keeping map followed by ignore_errors;
+  # a gap in `seq` then means the records just before were dropped, and the
+  # element after the gap names the last of them. A sentinel record that
+  # always decodes closes the stream so a bad last record is seen too.
+  ds = ds.concatenate(tf.data.Dataset.from_tensors(
+      (tf.constant(_sentinel_record()), tf.constant(_SENTINEL),
+       tf.constant(-1, tf.int64))))
+  ds = ds.enumerate()
 
-  ds = ds.interleave(try_decode, cycle_length=num_preprocessing_threads,
-                     block_length=1,
-                     num_parallel_calls=num_preprocessing_threads)
+  def remember_previous(previous, element):
+    seq, (record, filename, index) = element
+    return (filename, index), (record, filename, seq) + previous
+
+  ds = ds.apply(tf.data.experimental.scan(
+      (tf.constant(''), tf.constant(-1, tf.int64)), remember_previous))
+
+  def decode(record, filename, seq, prev_filename, prev_index):
+    image, label = decode_example(record, channels)
+    return image, label, filename, seq, prev_filename, prev_index
+
+  ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
+  ds = ds.apply(tf.data.experimental.ignore_errors())
+
+  def count_missing(expected, element):
+    image, label, filename, seq, prev_filename, prev_index = element
+    return seq + 1, (image, label, filename, seq - expected, prev_filename,
+                     prev_index)
+
+  ds = ds.apply(tf.data.experimental.scan(tf.constant(0, tf.int64),
+                                          count_missing))
   counter = None
   if skip_bad_records:
     counter = BadRecordCounter()
 
-    def keep(image, label, ok, filename, index):
-      del image, label
-      return tf.cond(ok, lambda: tf.constant(True),
-                     lambda: tf.py_function(counter.skip, [filename, index],
-                                            tf.bool))
+    def note_skipped(image, label, filename, missing, prev_filename,
+                     prev_index):
+      noted = tf.cond(
+          missing > 0,
+          lambda: tf.py_function(counter.skip,
+                                 [prev_filename, prev_index, missing],
+                                 tf.bool),
+          lambda: tf.constant(True))
+      with tf.control_dependencies([noted]):
+        return tf.identity(image), label, filename
 
-    ds = ds.filter(keep).map(lambda image, label, ok, f, i: (image, label))
+    ds = ds.map(note_skipped)
   else:
 
-    def check(image, label, ok, filename, index):
-      assertion = tf.debugging.Assert(ok, [
-          'Undecodable record', index, 'in file', filename,
-          '(pass --skip_bad_records to skip such records)'])
+    def check(image, label, filename, missing, prev_filename, prev_index):
+      assertion = tf.debugging.Assert(tf.equal(missing, 0), [
+          'Undecodable record', prev_index, 'in file', prev_filename,
+          '(records skipped in this stretch:', missing,
+          ') pass --skip_bad_records to skip such records'])
       with tf.control_dependencies([assertion]):
-        return tf.identity(image), tf.identity(label)
+        return tf.identity(image), label, filename
 
     ds = ds.map(check)
+  ds = ds.filter(lambda image, label, filename: tf.not_equal(filename,
+                                                            _SENTINEL))
+  ds = ds.map(lambda image, label, filename: (image, label))
 
   def preprocess(image, label):
     image = preprocess_fn(image, height, width)

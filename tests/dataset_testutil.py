@@ -123,14 +123,17 @@ def encode_png(image):
   return buf.getvalue()
 
 
-def encode_jpeg(image, mode=None, quality=95):
-  """JPEG bytes of a uint8 RGB array; mode='CMYK' or 'L' converts first."""
+def encode_jpeg(image, mode=None, quality=95, subsampling=-1):
+  """JPEG bytes of a uint8 RGB array; mode='CMYK' or 'L' converts first.
+
+  subsampling=0 (4:4:4) keeps decoders from disagreeing on chroma upsampling.
+  """
   from PIL import Image  # pylint: disable=g-import-not-at-top
   pil = Image.fromarray(np.asarray(image, np.uint8))
   if mode:
     pil = pil.convert(mode)
   buf = io.BytesIO()
-  pil.save(buf, format='JPEG', quality=quality)
+  pil.save(buf, format='JPEG', quality=quality, subsampling=subsampling)
   return buf.getvalue()
 
 
