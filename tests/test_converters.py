@@ -443,3 +443,24 @@ def test_cli_convert_validates_flags(tmp_path):
   # 3; with seed 0 the garbage file falls in train.
   assert dataset_utils.read_metadata(str(tmp_path / 'out'))['splits'] == {
       'train': 3, 'validation': 5}
+
+
+def test_interrupted_conversion_restarts_from_the_kept_archive(tmp_path):
+  """A run that died after the download: the archive is reused, the half-
+  written temporaries are removed, and nothing is fetched again."""
+  batches = _tiny_cifar()
+  archive = dtu.cifar_tarball(batches)
+  out = tmp_path / 'ds'
+  out.mkdir()
+  (out / cifar10.ARCHIVE).write_bytes(archive)  # Complete, renamed download.
+  stale = out / '.cifar10_train.tfrecord.incomplete'
+  stale.write_bytes(b'half a shard')
+  (out / '.extract.incomplete').mkdir()
+  with dtu.LocalHTTPServer({cifar10.ARCHIVE: archive}) as server:
+    cifar10.run(str(out), mirror=server.url)
+    assert server.requests == []
+  assert sorted(os.listdir(str(out))) == ['cifar10_test.tfrecord',
+                                          'cifar10_train.tfrecord',
+                                          'labels.txt', 'metadata.json']
+  assert [r[1] for r in _records(str(out), 'cifar10_test.tfrecord')] == list(
+      batches['test_batch'][1])
