@@ -15,7 +15,10 @@ has `batch_size` images.
 
 A record that cannot be parsed or decoded stops the run with an error naming
 its file and index; with `skip_bad_records=True` it is skipped, logged and
-counted (`dataset.bad_record_counter.count`). Decoding stays one parallel,
+counted (`dataset.bad_record_counter.count`). A corrupt record file (TFRecord
+CRC error) likewise stops the run, naming the last record read before it, or
+with `skip_bad_records` loses the rest of that file (`read_errors`).
+Decoding stays one parallel,
 order-keeping map: failures are dropped by `ignore_errors` and found
 afterwards as gaps in the records' stream positions (see `build_dataset`).
 
@@ -110,25 +113,40 @@ def decode_example(serialized, channels=3):
 
 
 class BadRecordCounter(object):
-  """Counts (and logs) the records skipped with skip_bad_records=True."""
+  """Counts (and logs) what skip_bad_records=True skipped.
+
+  Attributes:
+    count: undecodable records skipped.
+    read_errors: TFRecord read errors (corrupt files) skipped past.
+  """
 
   def __init__(self):
     self._lock = threading.Lock()
     self.count = 0
+    self.read_errors = 0
 
-  def skip(self, filename, index, missing):
-    """Counts `missing` skipped records, the last being `index` of `filename`.
+  def skip(self, filename, index, undecodable, unreadable):
+    """Counts skipped records and logs where they were.
 
-    Called through tf.py_function with tensors; returns True.
+    Called through tf.py_function with tensors: `undecodable` records ending
+    with record `index` of `filename`, or `unreadable` corrupt data after it.
+    Returns True.
     """
-    missing = int(missing.numpy())
+    undecodable = int(undecodable.numpy())
+    unreadable = int(unreadable.numpy())
     with self._lock:
-      self.count += missing
+      self.count += undecodable
+      self.read_errors += unreadable
       count = self.count
     name = filename.numpy().decode('utf-8', 'replace')
-    logging.warning('Skipped %d undecodable record(s), the last being record '
-                    '%d of %s (%d skipped so far)', missing,
-                    int(index.numpy()), name, count)
+    if undecodable:
+      logging.warning('Skipped %d undecodable record(s), the last being '
+                      'record %d of %s (%d skipped so far)', undecodable,
+                      int(index.numpy()), name, count)
+    if unreadable:
+      logging.warning('Skipped corrupt TFRecord data after record %d of %s; '
+                      'the rest of that file is lost', int(index.numpy()),
+                      name)
     return np.bool_(True)
 
 
@@ -212,43 +230,53 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
   # a gap in `seq` then means the records just before were dropped, and the
   # element after the gap names the last of them. A sentinel record that
   # always decodes closes the stream so a bad last record is seen too.
+  # A corrupt file (TFRecord CRC error) also leaves a gap, but its record
+  # never reaches the first scan; `seen` tells the two cases apart.
   ds = ds.concatenate(tf.data.Dataset.from_tensors(
       (tf.constant(_sentinel_record()), tf.constant(_SENTINEL),
        tf.constant(-1, tf.int64))))
   ds = ds.enumerate()
 
-  def remember_previous(previous, element):
+  def remember_previous(state, element):
+    seen, prev_filename, prev_index = state
     seq, (record, filename, index) = element
-    return (filename, index), (record, filename, seq) + previous
+    # seq - seen: records lost to read errors before this one.
+    return ((seen + 1, filename, index),
+            (record, filename, seq, seq - seen, prev_filename, prev_index))
 
   ds = ds.apply(tf.data.experimental.scan(
-      (tf.constant(''), tf.constant(-1, tf.int64)), remember_previous))
+      (tf.constant(0, tf.int64), tf.constant(''), tf.constant(-1, tf.int64)),
+      remember_previous))
 
-  def decode(record, filename, seq, prev_filename, prev_index):
+  def decode(record, filename, seq, read_lost, prev_filename, prev_index):
     image, label = decode_example(record, channels)
-    return image, label, filename, seq, prev_filename, prev_index
+    return image, label, filename, seq, read_lost, prev_filename, prev_index
 
   ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
   ds = ds.apply(tf.data.experimental.ignore_errors())
 
-  def count_missing(expected, element):
-    image, label, filename, seq, prev_filename, prev_index = element
-    return seq + 1, (image, label, filename, seq - expected, prev_filename,
-                     prev_index)
+  def count_missing(state, element):
+    expected, read_lost_before = state
+    image, label, filename, seq, read_lost, prev_filename, prev_index = element
+    unreadable = read_lost - read_lost_before
+    undecodable = seq - expected - unreadable
+    return ((seq + 1, read_lost),
+            (image, label, filename, undecodable, unreadable, prev_filename,
+             prev_index))
 
-  ds = ds.apply(tf.data.experimental.scan(tf.constant(0, tf.int64),
-                                          count_missing))
+  ds = ds.apply(tf.data.experimental.scan(
+      (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), count_missing))
   counter = None
   if skip_bad_records:
     counter = BadRecordCounter()
 
-    def note_skipped(image, label, filename, missing, prev_filename,
-                     prev_index):
+    def note_skipped(image, label, filename, undecodable, unreadable,
+                     prev_filename, prev_index):
       noted = tf.cond(
-          missing > 0,
-          lambda: tf.py_function(counter.skip,
-                                 [prev_filename, prev_index, missing],
-                                 tf.bool),
+          undecodable + unreadable > 0,
+          lambda: tf.py_function(
+              counter.skip,
+              [prev_filename, prev_index, undecodable, unreadable], tf.bool),
           lambda: tf.constant(True))
       with tf.control_dependencies([noted]):
         return tf.identity(image), label, filename
@@ -256,12 +284,16 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
     ds = ds.map(note_skipped)
   else:
 
-    def check(image, label, filename, missing, prev_filename, prev_index):
-      assertion = tf.debugging.Assert(tf.equal(missing, 0), [
+    def check(image, label, filename, undecodable, unreadable, prev_filename,
+              prev_index):
+      decoded = tf.debugging.Assert(tf.equal(undecodable, 0), [
           'Undecodable record', prev_index, 'in file', prev_filename,
-          '(records skipped in this stretch:', missing,
-          ') pass --skip_bad_records to skip such records'])
-      with tf.control_dependencies([assertion]):
+          '- pass --skip_bad_records to skip such records'])
+      read = tf.debugging.Assert(tf.equal(unreadable, 0), [
+          'Corrupt record data (TFRecord read error) after record',
+          prev_index, 'of file', prev_filename,
+          '- pass --skip_bad_records to skip the rest of such a file'])
+      with tf.control_dependencies([decoded, read]):
         return tf.identity(image), label, filename
 
     ds = ds.map(check)

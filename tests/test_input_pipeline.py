@@ -189,3 +189,25 @@ def test_bad_arguments(toy_files):
                      r'\(height, width\)'):
     input_pipeline.build_dataset(_split(toy_files), _identity, 2, (1, 2, 3),
                                  False)
+
+
+def test_corrupt_record_file_is_reported_not_silently_truncated(tmp_path):
+  path = str(tmp_path / 'crc.tfrecord')
+  dtu.write_image_records(path, np.zeros((6, 4, 4, 3), np.uint8),
+                          [1, 2, 3, 4, 5, 6])
+  data = bytearray(open(path, 'rb').read())
+  data[len(data) // 2] ^= 0xFF  # Inside record 3: its CRC no longer matches.
+  open(path, 'wb').write(bytes(data))
+  with pytest.raises(tf.errors.InvalidArgumentError) as info:
+    _build(_split([path]), image_size=4, batch_size=2)
+  assert ('[Corrupt record data (TFRecord read error) after record] [2] '
+          '[of file] [%s]' % path) in str(info.value)
+  with tf.Graph().as_default():
+    ds = input_pipeline.build_dataset(
+        _split([path]), _identity, batch_size=2, image_size=4,
+        is_training=False, skip_bad_records=True)
+    batches = _run(ds)
+  np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]),
+                                [1, 2, 3])  # The rest of the file is lost.
+  assert (ds.bad_record_counter.count, ds.bad_record_counter.read_errors) == (
+      0, 1)
