@@ -118,9 +118,12 @@ def define_flags():
   flags.DEFINE_integer('rounds', 2,
                        'Alternating rounds (plain, SE, then SE, plain, ...); '
                        'the best round of each variant is reported.')
-  flags.DEFINE_integer('peak_size', 4096,
+  flags.DEFINE_integer('peak_size', 2048,
                        'Side of the square float32 matmul measuring the peak.')
-  flags.DEFINE_integer('peak_runs', 5, 'Matmul runs; the fastest is the peak.')
+  flags.DEFINE_integer('peak_runs', 10,
+                       'Matmul runs per measurement; the peak is measured '
+                       'before every model and after the last, and the '
+                       'fastest run of all is the peak.')
   flags.DEFINE_integer('intra_op_threads', 0,
                        'intra_op_parallelism_threads (0: TensorFlow decides).')
   flags.DEFINE_integer('inter_op_threads', 0,
@@ -402,9 +405,10 @@ def _g(x, digits=2):
   return '%.*f' % (digits, x / 1e9)
 
 
-def render(results, info, command, peak, peak_size, load_start, finished,
+def render(results, info, command, peaks, peak_size, load_start, finished,
            total, settings):
   """Returns the Markdown report for the models measured so far."""
+  peak = max(peaks)
   lines = ['# SE-Slim benchmark: the cost of Squeeze-and-Excitation', '']
   if finished < total:
     lines += ['**Partial: %d of %d models done so far.**' % (finished, total),
@@ -417,9 +421,12 @@ def render(results, info, command, peak, peak_size, load_start, finished,
     lines.append('- %s: %s' % (key, value))
   lines += ['- Load average (1/5/15 min) at start: %s; at end: %s' %
             (load_start, _load()),
-            '- Matmul peak: %.1f GFLOP/s (best of %d runs of a %d x %d '
-            'float32 `tf.matmul`, 2n^3 FLOPs each)' %
-            (peak / 1e9, settings['peak_runs'], peak_size, peak_size),
+            '- Matmul peak: %.1f GFLOP/s, the fastest of %d runs of a %d x %d '
+            'float32 `tf.matmul` (2n^3 FLOPs each): %d runs before each model '
+            'and after the last (best of each: %s GFLOP/s)' %
+            (peak / 1e9, settings['peak_runs'] * len(peaks), peak_size,
+             peak_size, settings['peak_runs'],
+             ', '.join('%.1f' % (p / 1e9) for p in peaks)),
             '- Settings: batch %d, %d timed steps x %d alternating rounds, '
             '%d warm-up steps, momentum SGD, synthetic in-graph data' %
             (settings['batch_size'], settings['steps'], settings['rounds'],
@@ -487,6 +494,11 @@ def render(results, info, command, peak, peak_size, load_start, finished,
         r['model'], _g(r['train_flops'][0]), _g(r['train_flops'][1]),
         _g(achieved[0], 1), _g(achieved[1], 1), 100 * achieved[0] / peak,
         100 * achieved[1] / peak, target))
+  if any(f * ips > peak for r in results
+         for f, ips in zip(r['train_flops'], r['train'])):
+    lines += ['', '**A training run beat the measured matmul peak: the '
+              'machine was busy during every peak measurement, so the peak '
+              'is too low and these fractions are too high.**']
 
   lines += ['', '## Raw rounds', '',
             'Images/s of each round (plain, SE), load average before the '
@@ -615,16 +627,25 @@ def main(argv):
   print('Machine: %s' % '; '.join('%s: %s' % kv for kv in info.items()))
   print('Load average at start: %s' % load_start)
 
-  peak = measure_matmul_peak(FLAGS.peak_size, FLAGS.peak_runs, config)
-  print('Matmul peak: %.1f GFLOP/s' % (peak / 1e9))
+  # On a shared machine one measurement can land in a busy moment; the peak
+  # is a property of the machine, so the best of all measurements is kept.
+  peaks = []
+
+  def remeasure_peak():
+    peaks.append(measure_matmul_peak(FLAGS.peak_size, FLAGS.peak_runs, config))
+    print('Matmul: %.1f GFLOP/s (peak so far %.1f)' % (peaks[-1] / 1e9,
+                                                        max(peaks) / 1e9))
 
   results = []
   text = ''
-  for model in models:
+  for i, model in enumerate(models):
+    remeasure_peak()
     start = time.time()
     results.append(benchmark_model(model, FLAGS.image_size, settings, config))
     print('%s done in %.0f s' % (model, time.time() - start))
-    text = render(results, info, command, peak, FLAGS.peak_size, load_start,
+    if i == len(models) - 1:
+      remeasure_peak()
+    text = render(results, info, command, peaks, FLAGS.peak_size, load_start,
                   len(results), len(models), settings)
     write_atomic(FLAGS.output, text)
   print(text)
