@@ -217,22 +217,24 @@ def block_inception_c(inputs, scope=None, reuse=None, attention_module=None,
                                        reduction_ratio=reduction_ratio)
 
 
-# (block function, number of blocks, end-point prefix) per stage after the
-# stem, in order. Reduction blocks are single 'Mixed_<k>a' end points.
+def _names(prefix, letters):
+  return tuple(prefix + c for c in letters)
+
+
+# The stages after the stem, in order: (block function, block scopes =
+# end points, whether the block takes attention). Only the Inception-A/B/C
+# blocks are SE-Inception modules; the reduction blocks are not.
 _STAGES = (
-    (block_inception_a, 4, 'Mixed_5'),   # Mixed_5b..Mixed_5e
-    (block_reduction_a, 1, 'Mixed_6a'),
-    (block_inception_b, 7, 'Mixed_6'),   # Mixed_6b..Mixed_6h
-    (block_reduction_b, 1, 'Mixed_7a'),
-    (block_inception_c, 3, 'Mixed_7'),   # Mixed_7b..Mixed_7d
+    (block_inception_a, _names('Mixed_5', 'bcde'), True),      # 35x35x384
+    (block_reduction_a, ('Mixed_6a',), False),                 # 17x17x1024
+    (block_inception_b, _names('Mixed_6', 'bcdefgh'), True),   # 17x17x1024
+    (block_reduction_b, ('Mixed_7a',), False),                 # 8x8x1536
+    (block_inception_c, _names('Mixed_7', 'bcd'), True),       # 8x8x1536
 )
 
-_END_POINTS = (
-    ['Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'Mixed_3a',
-     'Mixed_4a', 'Mixed_5a'] +
-    ['Mixed_5' + c for c in 'bcde'] + ['Mixed_6a'] +
-    ['Mixed_6' + c for c in 'bcdefgh'] + ['Mixed_7a'] +
-    ['Mixed_7' + c for c in 'bcd'])
+_END_POINTS = (('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'Mixed_3a',
+                'Mixed_4a', 'Mixed_5a') +
+               sum((scopes for _, scopes, _ in _STAGES), ()))
 
 
 def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None,
@@ -314,15 +316,12 @@ def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None,
       if add_and_check_final('Mixed_5a', net): return net, end_points
       # 35 x 35 x 384 -> 4 x Inception-A -> Reduction-A -> 17 x 17 x 1024
       # -> 7 x Inception-B -> Reduction-B -> 8 x 8 x 1536 -> 3 x Inception-C
-      for block_fn, num_blocks, prefix in _STAGES:
-        for idx in range(num_blocks):
-          if num_blocks == 1:
-            block_scope = prefix
-            net = block_fn(net, block_scope)
-          else:
-            block_scope = prefix + chr(ord('b') + idx)
-            net = block_fn(net, block_scope, attention_module=attention_module,
-                           reduction_ratio=reduction_ratio)
+      attention_kwargs = dict(attention_module=attention_module,
+                              reduction_ratio=reduction_ratio)
+      for block_fn, block_scopes, takes_attention in _STAGES:
+        for block_scope in block_scopes:
+          net = block_fn(net, block_scope,
+                         **(attention_kwargs if takes_attention else {}))
           if add_and_check_final(block_scope, net): return net, end_points
   # Unreachable: every name in _END_POINTS returns above.
   raise AssertionError('final_endpoint %r was not built' % final_endpoint)
