@@ -255,53 +255,40 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
   ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
   ds = ds.apply(tf.data.experimental.ignore_errors())
 
+  counter = BadRecordCounter() if skip_bad_records else None
+
   def count_missing(state, element):
+    # Also checks (or counts) right here: one sequential step, not three.
     expected, read_lost_before = state
     image, label, filename, seq, read_lost, prev_filename, prev_index = element
     unreadable = read_lost - read_lost_before
     undecodable = seq - expected - unreadable
-    return ((seq + 1, read_lost),
-            (image, label, filename, undecodable, unreadable, prev_filename,
-             prev_index))
-
-  ds = ds.apply(tf.data.experimental.scan(
-      (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), count_missing))
-  counter = None
-  if skip_bad_records:
-    counter = BadRecordCounter()
-
-    def note_skipped(image, label, filename, undecodable, unreadable,
-                     prev_filename, prev_index):
-      noted = tf.cond(
+    if skip_bad_records:
+      checks = [tf.cond(
           undecodable + unreadable > 0,
           lambda: tf.py_function(
               counter.skip,
               [prev_filename, prev_index, undecodable, unreadable], tf.bool),
-          lambda: tf.constant(True))
-      with tf.control_dependencies([noted]):
-        return tf.identity(image), label, filename
+          lambda: tf.constant(True))]
+    else:
+      checks = [
+          tf.debugging.Assert(tf.equal(undecodable, 0), [
+              'Undecodable record', prev_index, 'in file', prev_filename,
+              '- pass --skip_bad_records to skip such records']),
+          tf.debugging.Assert(tf.equal(unreadable, 0), [
+              'Corrupt record data (TFRecord read error) after record',
+              prev_index, 'of file', prev_filename,
+              '- pass --skip_bad_records to skip the rest of such a file'])]
+    with tf.control_dependencies(checks):
+      return (seq + 1, read_lost), (tf.identity(image), label, filename)
 
-    ds = ds.map(note_skipped)
-  else:
-
-    def check(image, label, filename, undecodable, unreadable, prev_filename,
-              prev_index):
-      decoded = tf.debugging.Assert(tf.equal(undecodable, 0), [
-          'Undecodable record', prev_index, 'in file', prev_filename,
-          '- pass --skip_bad_records to skip such records'])
-      read = tf.debugging.Assert(tf.equal(unreadable, 0), [
-          'Corrupt record data (TFRecord read error) after record',
-          prev_index, 'of file', prev_filename,
-          '- pass --skip_bad_records to skip the rest of such a file'])
-      with tf.control_dependencies([decoded, read]):
-        return tf.identity(image), label, filename
-
-    ds = ds.map(check)
+  ds = ds.apply(tf.data.experimental.scan(
+      (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), count_missing))
   ds = ds.filter(lambda image, label, filename: tf.not_equal(filename,
                                                             _SENTINEL))
-  ds = ds.map(lambda image, label, filename: (image, label))
 
-  def preprocess(image, label):
+  def preprocess(image, label, filename):
+    del filename
     image = preprocess_fn(image, height, width)
     image = tf.cast(image, tf.float32)
     image.set_shape([height, width, None])
