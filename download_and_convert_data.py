@@ -118,5 +118,14 @@ def main(argv):
   return 0
 
 
+def _parse_flags(argv):
+  """absl's parser, but a bad flag value is one line on stderr and exit 1."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    print('download_and_convert_data: error: %s' % e, file=sys.stderr)
+    sys.exit(1)
+
+
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

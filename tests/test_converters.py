@@ -411,19 +411,23 @@ def test_image_folder_bad_arguments(tmp_path):
 # ---------------------------------------------------------------------------
 
 
-def test_cli_bad_dataset_name_is_a_one_line_error():
+@pytest.mark.parametrize('args,message', [
+    (['--dataset_name=cifar100', '--dataset_dir=/nonexistent/x'],
+     "unknown --dataset_name='cifar100'; expected one of: cifar10, digits, "
+     'flowers, image_folder, imagenet, mnist'),
+    (['--dataset_name=image_folder', '--validation_fraction=abc'],
+     "flag --validation_fraction=abc: could not convert string to float: "
+     "'abc'"),
+], ids=['bad_name', 'bad_float'])
+def test_cli_bad_input_is_a_one_line_error(args, message):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
   proc = subprocess.run(
-      [sys.executable, os.path.join(ROOT, 'download_and_convert_data.py'),
-       '--dataset_name=cifar100', '--dataset_dir=/nonexistent/x'],
-      stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
+      [sys.executable, os.path.join(ROOT, 'download_and_convert_data.py')] +
+      args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT,
       timeout=120)
   assert proc.returncode == 1
-  lines = proc.stderr.decode().strip().splitlines()
-  assert lines[-1] == (
-      "download_and_convert_data: error: unknown --dataset_name='cifar100'; "
-      'expected one of: cifar10, digits, flowers, image_folder, imagenet, '
-      'mnist')
+  assert proc.stderr.decode().strip().splitlines() == [
+      'download_and_convert_data: error: ' + message]
   assert not os.path.exists('/nonexistent/x')
 
 
