@@ -13,7 +13,10 @@ the small text files Slim's scripts use):
     train/<synset>/*.JPEG
     validation/*.JPEG                             (flat, as in the val tarball)
     imagenet_2012_validation_synset_labels.txt    (a synset per validation
-                                                   file, in sorted file order)
+                                                   file, in sorted file order;
+                                                   not needed if validation/
+                                                   is already sorted into
+                                                   <synset>/ folders)
     imagenet_lsvrc_2015_synsets.txt               (optional; default: sorted
                                                    train/ sub-directories)
     imagenet_metadata.txt                         (optional; synset<TAB>text)
@@ -129,6 +132,18 @@ def find_images(source_dir):
     train.extend((os.path.join(train_dir, synset, f), synset)
                  for f in sorted(os.listdir(os.path.join(train_dir, synset)))
                  if _is_image(f))
+  val_subdirs = sorted(d for d in os.listdir(val_dir)
+                       if os.path.isdir(os.path.join(val_dir, d)))
+  if val_subdirs:
+    # Already sorted into validation/<synset>/ (what Slim's
+    # preprocess_imagenet_validation_data.py does): no label file needed.
+    unknown = sorted(set(val_subdirs) - known)
+    if unknown:
+      raise ValueError('validation/%s is not in the synset list' % unknown[0])
+    validation = [(os.path.join(val_dir, s, f), s) for s in val_subdirs
+                  for f in sorted(os.listdir(os.path.join(val_dir, s)))
+                  if _is_image(f)]
+    return synsets, {'train': train, 'validation': validation}
   labels_path = os.path.join(source_dir, VALIDATION_LABELS_FILE)
   if not os.path.isfile(labels_path):
     raise ValueError('ImageNet source %r lacks %s (one synset per validation '

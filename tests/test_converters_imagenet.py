@@ -175,3 +175,21 @@ def test_imagenet_bad_inputs(tree, tmp_path):
   os.makedirs(str(tmp_path / 'x' / 'validation'))
   with pytest.raises(ValueError, match=imagenet.VALIDATION_LABELS_FILE):
     imagenet.run(str(tmp_path / 'o'), str(tmp_path / 'x'))
+
+
+def test_imagenet_validation_already_in_synset_folders(tree, tmp_path):
+  """Slim's preprocess_imagenet_validation_data.py layout: no label file."""
+  src, _, val_labels = tree
+  sorted_src = tmp_path / 'sorted'
+  for sub in ('train', 'validation'):
+    (sorted_src / sub).mkdir(parents=True)
+  for synset in SYNSETS:  # One train image per synset is enough here.
+    (sorted_src / 'train' / synset).mkdir()
+  for name, synset in val_labels.items():
+    (sorted_src / 'validation' / synset).mkdir(exist_ok=True)
+    with open(os.path.join(src, 'validation', name), 'rb') as f:
+      (sorted_src / 'validation' / synset / name).write_bytes(f.read())
+  synsets, splits = imagenet.find_images(str(sorted_src))
+  assert synsets == SYNSETS
+  assert sorted((os.path.basename(p), s) for p, s in splits['validation']) == (
+      sorted(val_labels.items()))
