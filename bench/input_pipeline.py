@@ -1,4 +1,4 @@
-r"""Benchmark: images/s of read + decode + preprocess through the tf.data pipeline.
+r"""Benchmark: images/s of read + decode + preprocess in the tf.data pipeline.
 
 Writes small synthetic record sets to a temporary directory (JPEGs of 500x375
 for inception at 224, 32x32 PNGs for cifarnet at 32), runs
@@ -62,9 +62,9 @@ def _write_records(directory, height, width, encoding, num_shards=4):
     examples.append(dataset_utils.image_to_tfexample(
         buf.getvalue(), encoding.encode(), height, width,
         i % 10).SerializeToString())
-  files = dataset_utils.write_sharded(examples, directory,
-                                      'bench_%(split)s_%(shard)05d-of-%(num)05d',
-                                      'train', num_shards)
+  files = dataset_utils.write_sharded(
+      examples, directory, 'bench_%(split)s_%(shard)05d-of-%(num)05d',
+      'train', num_shards)
   return dataset_factory.DatasetSplit(
       name='bench', split_name='train', dataset_dir=directory,
       file_pattern='bench_train_*', files=files, num_samples=len(examples),

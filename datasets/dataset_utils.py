@@ -1,4 +1,4 @@
-"""Shared helpers of the dataset converters: records, labels, downloads, archives.
+"""Converter helpers: records, labels, downloads, archives.
 
 Everything a converter writes goes through here, so the on-disk contract is in
 one place:
@@ -121,7 +121,8 @@ def encode_png(array):
   from PIL import Image  # pylint: disable=g-import-not-at-top
   array = np.asarray(array)
   if array.dtype != np.uint8:
-    raise ValueError('encode_png needs uint8 pixels, got dtype %s' % array.dtype)
+    raise ValueError('encode_png needs uint8 pixels, got dtype %s' %
+                     array.dtype)
   if array.ndim == 3 and array.shape[2] == 1:
     array = array[:, :, 0]
   if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
@@ -445,8 +446,9 @@ def download(url, directory, sha256=None, timeout=60, progress=True,
   if total is not None and size != total:
     if size > total:
       os.remove(part)
-    raise IOError('Incomplete download of %s: got %d of %d bytes (the server\'s '
-                  'Content-Length); run again to resume' % (url, size, total))
+    raise IOError('Incomplete download of %s: got %d of %d bytes (the '
+                  'server\'s Content-Length); run again to resume' %
+                  (url, size, total))
   if sha256 is not None:
     actual = sha256_of(part)
     if actual != sha256:

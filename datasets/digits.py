@@ -42,8 +42,9 @@ IMAGE_SIZE = 32  # 8 x 8 pixels, each replicated into a 4 x 4 block.
 
 def load_source():
   """Returns (images uint8 [1797, 32, 32], labels int64 [1797]) as stored."""
-  from sklearn.datasets import load_digits  # pylint: disable=g-import-not-at-top
-  digits = load_digits()
+  # Imported here: only the converter needs scikit-learn.
+  from sklearn import datasets as sk_datasets  # pylint: disable=g-import-not-at-top
+  digits = sk_datasets.load_digits()
   # 0..16 -> 0..255; distinct inputs stay distinct after rounding.
   images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)
   factor = IMAGE_SIZE // images.shape[1]
@@ -101,7 +102,8 @@ def run(dataset_dir):
     sizes[split_name] = len(examples)
   if sizes != SPLITS_TO_SIZES:
     raise AssertionError('digits split sizes %s differ from the declared %s '
-                         '(a different scikit-learn?)' % (sizes, SPLITS_TO_SIZES))
+                         '(a different scikit-learn?)' %
+                         (sizes, SPLITS_TO_SIZES))
   dataset_utils.write_label_file(dict(enumerate(CLASS_NAMES)), dataset_dir)
   dataset_utils.write_metadata(dataset_dir, NAME, sizes, CLASS_NAMES,
                                FILE_PATTERN)

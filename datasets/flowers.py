@@ -91,7 +91,8 @@ def run(dataset_dir, mirror=None, num_validation=NUM_VALIDATION,
     classes, photos = list_photos(os.path.join(work_dir, PHOTO_DIR))
     class_ids = {name: i for i, name in enumerate(classes)}
     sizes = {}
-    for split_name, split in sorted(split_photos(photos, num_validation).items()):
+    splits = split_photos(photos, num_validation)
+    for split_name, split in sorted(splits.items()):
       examples = []
       for path, class_name in split:
         with open(path, 'rb') as f:

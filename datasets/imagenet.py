@@ -1,4 +1,4 @@
-"""ImageNet (ILSVRC-2012): records layout and a converter from the standard tree.
+"""ImageNet (ILSVRC-2012): record layout and a converter from the ILSVRC tree.
 
 Records follow TF-Slim's `build_imagenet_data.py`: labels 1..1000 in the order
 of the synset list (0 is an unused background class, so `NUM_CLASSES` is

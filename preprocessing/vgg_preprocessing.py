@@ -39,8 +39,9 @@ def _smaller_side_to(image, side):
   new_width = tf.cast(tf.round(width * scale), tf.int32)
   # Rounding may miss `side` by one on the smaller axis; pin it exactly.
   height_is_smaller = height <= width
-  new_height = tf.where_v2(height_is_smaller, tf.cast(side, tf.int32), new_height)
-  new_width = tf.where_v2(height_is_smaller, new_width, tf.cast(side, tf.int32))
+  side_i = tf.cast(side, tf.int32)
+  new_height = tf.where_v2(height_is_smaller, side_i, new_height)
+  new_width = tf.where_v2(height_is_smaller, new_width, side_i)
   resized = tf.image.resize_bilinear(tf.expand_dims(image, 0),
                                      tf.stack([new_height, new_width]),
                                      align_corners=False)

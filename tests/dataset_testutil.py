@@ -240,7 +240,8 @@ def cifar_tarball(splits):
 
 
 def mnist_files(images, labels, prefix):
-  """{'<prefix>-images-idx3-ubyte.gz': .., '<prefix>-labels-idx1-ubyte.gz': ..}"""
+  """Gzipped IDX files {'<prefix>-images-idx3-ubyte.gz': bytes,
+  '<prefix>-labels-idx1-ubyte.gz': bytes}."""
   images = np.asarray(images, np.uint8)
   n, rows, cols = images.shape
   img = struct.pack('>IIII', 2051, n, rows, cols) + images.tobytes()

@@ -66,13 +66,15 @@ def test_digits_records_equal_sklearn_pixels_and_labels(tmp_path):
     records = _records(out, digits.FILE_PATTERN % split_name)
     assert len(records) == len(indices)
     for (image, label, fmt), i in zip(records, indices):
-      assert fmt == b'png' and image.shape == (32, 32) and image.dtype == np.uint8
+      assert fmt == b'png' and image.shape == (32, 32)
+      assert image.dtype == np.uint8
       assert label == source.target[i]
       # 4x4 blocks of one value each, that value = round(v * 255 / 16).
       np.testing.assert_array_equal(image, np.kron(image[::4, ::4],
                                                    np.ones((4, 4), np.uint8)))
       np.testing.assert_array_equal(
-          image[::4, ::4], np.round(source.images[i] * 255 / 16).astype(np.uint8))
+          image[::4, ::4],
+          np.round(source.images[i] * 255 / 16).astype(np.uint8))
   # Lossless: the 17 input levels map to 17 distinct stored levels.
   assert len(set(np.round(np.arange(17) * 255 / 16))) == 17
   # Stratified: each class has ~20% in validation.
@@ -209,7 +211,8 @@ def _flower_tree(n_per_class=3):
   for c, name in enumerate(['tulips', 'daisy', 'roses']):
     members.append(('flower_photos/' + name, None))
     for j in range(n_per_class):
-      data = dtu.encode_jpeg(dtu.random_images(1, 20 + j, 30, seed=10 * c + j)[0])
+      data = dtu.encode_jpeg(
+          dtu.random_images(1, 20 + j, 30, seed=10 * c + j)[0])
       path = 'flower_photos/%s/%d.jpg' % (name, j)
       members.append((path, data))
       sources[data] = name
@@ -339,8 +342,9 @@ def _image_tree(root):
       dtu.encode_jpeg(rgb, mode='CMYK'))
   open(os.path.join(root, 'cat', 'garbage.jpg'), 'wb').write(b'not an image')
   for j in range(3):
-    open(os.path.join(root, 'dog', 'd%d.jpeg' % j), 'wb').write(dtu.encode_jpeg(
-        dtu.random_images(1, 9, 9, seed=20 + j)[0], mode='L' if j == 0 else None))
+    open(os.path.join(root, 'dog', 'd%d.jpeg' % j), 'wb').write(
+        dtu.encode_jpeg(dtu.random_images(1, 9, 9, seed=20 + j)[0],
+                        mode='L' if j == 0 else None))
   open(os.path.join(root, 'dog', 'notes.txt'), 'w').write('hello')
   return pngs
 
