@@ -620,7 +620,10 @@ def main(argv):
                   weight_decay=FLAGS.weight_decay,
                   learning_rate=FLAGS.learning_rate, momentum=FLAGS.momentum)
   config = session_config(FLAGS.intra_op_threads, FLAGS.inter_op_threads)
-  command = ' '.join(['python bench/se_overhead.py'] + [
+  python = os.path.relpath(sys.executable, _ROOT)
+  if python.startswith('..'):
+    python = sys.executable
+  command = ' '.join([python, 'bench/se_overhead.py'] + [
       FLAGS[name].serialize() for name in _FLAG_NAMES if FLAGS[name].present])
   info = machine_info()
   load_start = _load()
