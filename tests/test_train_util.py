@@ -115,7 +115,7 @@ def write_model_checkpoint(path, model_name, step=0, attention_module=None,
         sess.run(op)
       tf.gfile.MakeDirs(os.path.dirname(path))
       saver.save(sess, path)
-      return {v.op.name: sess.run(v) for v in tf.global_variables()}
+      return sess.run({v.op.name: v for v in tf.global_variables()})
 
 
 def _is_logits_bias(name):
