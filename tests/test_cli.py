@@ -80,7 +80,9 @@ class BadFlagsTest(parameterized.TestCase):
     self.assertIn('resnet_v1_50', line)
     self._check_one_line_error(
         EVAL, ['--model_name=resnet_v1_50', '--dataset_name=digits',
-               '--dataset_dir=/nonexistent'], 'No record files match')
+               '--dataset_dir=/nonexistent'],
+        "Unknown split_name 'test' for dataset 'digits'; expected one of: "
+        'train, validation')
 
 
 class FlagFileTest(parameterized.TestCase):

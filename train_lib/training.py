@@ -562,6 +562,20 @@ def train(config):
   """
   config, cluster = _resolve_cluster(config)
   _validate(config)
+  if config.job_name != 'ps':
+    # Check names and data before anything else, so that a bad setting is
+    # the only line the user sees.
+    dataset = get_dataset(config.dataset_name, config.dataset_split_name,
+                          config.dataset_dir)
+    num_classes = dataset.num_classes - config.labels_offset
+    if num_classes < 1:
+      raise errors.UserError('--labels_offset=%d leaves no class of the %d' %
+                             (config.labels_offset, dataset.num_classes))
+    build_network_fn(config.model_name, num_classes,
+                     attention_module=config.attention_module,
+                     reduction_ratio=config.reduction_ratio)
+    get_preprocessing(_preprocessing_name(config), is_training=True,
+                      use_grayscale=config.use_grayscale)
   server = None
   if cluster is not None:
     server = tf.train.Server(cluster, job_name=config.job_name,
@@ -580,12 +594,6 @@ def train(config):
     logging.info('No GPU found: running %d clone(s) on the CPU',
                  config.num_clones)
 
-  dataset = get_dataset(config.dataset_name, config.dataset_split_name,
-                        config.dataset_dir)
-  num_classes = dataset.num_classes - config.labels_offset
-  if num_classes < 1:
-    raise errors.UserError('--labels_offset=%d leaves no class of the %d' %
-                           (config.labels_offset, dataset.num_classes))
   tf.gfile.MakeDirs(config.train_dir)
   if is_chief and config.flags_text is not None:
     _write_flags(config.train_dir, config.flags_text)
