@@ -20,6 +20,17 @@ TEST_IMAGE_SIZES = {
     'cifarnet': 32,
     'lenet': 28,
     'nasnet_cifar': 32,
+    # Fully convolutional heads: logits must come out 1x1 to be squeezed.
+    'alexnet_v2': 195,
+    'inception_v1': 193,
+    'overfeat': 231,
+    'vgg_a': 224,
+    'vgg_16': 224,
+    'vgg_19': 224,
+    # The aux head's 5x5 pool needs a 5x5 map at Mixed_6e / the 17x17 stage.
+    'inception_v3': 107,
+    'inception_v4': 107,
+    'inception_resnet_v2': 107,
     # The aux head's 5x5 pool needs a 5x5 map at 1/16 of the input.
     'nasnet_mobile': 67,
     'nasnet_large': 67,
