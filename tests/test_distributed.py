@@ -11,16 +11,21 @@ from __future__ import division
 from __future__ import print_function
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
 
 tf.disable_eager_execution()
+
+# What the second worker logs once it shares the cluster's global step.
+_WORKER_JOINED = re.compile(r'\] step \d+: loss|Global step 4 already reached')
 
 
 def _free_ports(count):
@@ -65,14 +70,17 @@ class DistributedTest(tf.test.TestCase):
       rc = procs['worker0'].wait(timeout=300)
       chief_log = open(logs['worker0']).read()
       self.assertEqual(rc, 0, chief_log[-3000:])
-      # The other worker joins the same cluster and global step; it may find
-      # the run already finished (a sync step counts gradients, and a fast
-      # chief can supply all of them) and exit, or wait for a token the
-      # stopped chief will not send (then the finally clause kills it).
-      try:
-        procs['worker1'].wait(timeout=120)
-      except subprocess.TimeoutExpired:
-        pass
+      # The other worker joins the same cluster and global step. It either
+      # took part in the synchronous steps, or found the run finished (a
+      # sync step counts gradients, and a fast chief can supply all of
+      # them). Once the chief stops it may wait forever for a token the
+      # chief no longer sends, so it is killed below rather than awaited.
+      deadline = time.time() + 120
+      while time.time() < deadline and procs['worker1'].poll() is None:
+        with open(logs['worker1']) as f:
+          if _WORKER_JOINED.search(f.read()):
+            break
+        time.sleep(1)
     finally:
       for proc in procs.values():
         if proc.poll() is None:
@@ -87,9 +95,7 @@ class DistributedTest(tf.test.TestCase):
     self.assertEqual(reader.get_tensor('global_step'), 4)
     self.assertIn('step 4: loss = ', chief_log)
     worker1_log = open(logs['worker1']).read()
-    self.assertTrue('] step ' in worker1_log or
-                    'Global step 4 already reached' in worker1_log,
-                    worker1_log[-3000:])
+    self.assertTrue(_WORKER_JOINED.search(worker1_log), worker1_log[-3000:])
     self.assertIn('Parameter server 0', open(logs['ps0']).read())
 
 

@@ -304,7 +304,6 @@ def evaluation_loop(evaluator, checkpoint_dir, eval_interval_secs=60,
       if checkpoint in seen:
         continue
       seen.add(checkpoint)
-      last_new = clock()
       try:
         results.append(evaluator.evaluate(checkpoint))
       except (tf.errors.NotFoundError, tf.errors.DataLossError,
@@ -315,6 +314,10 @@ def evaluation_loop(evaluator, checkpoint_dir, eval_interval_secs=60,
                         'evaluated (rotated away?); skipping it. (%s)',
                         checkpoint, str(e).split('\n')[0])
         continue
+      finally:
+        # The timeout counts the wait for the next checkpoint, not the time
+        # spent evaluating this one.
+        last_new = clock()
       if max_evaluations and len(results) >= max_evaluations:
         return results
     waited = clock() - last_new
