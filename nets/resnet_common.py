@@ -195,21 +195,28 @@ def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
         return net, end_points
 
 
-def make_depth_builder(version_module_name, depth, build_fn):
-  """Returns the public `resnet_vN_<depth>` builder for one table row.
+def make_depth_builder(family, depth, unit_fn, generator):
+  """Returns the public `<family>_<depth>` builder for one table row.
 
-  The per-depth functions differ only in their row of `UNITS_PER_BLOCK` and
+  The per-depth builders differ only in their row of `UNITS_PER_BLOCK` and
   their default scope, so they are made here instead of written out.
 
   Args:
-    version_module_name: 'resnet_v1' or 'resnet_v2'.
+    family: 'resnet_v1' or 'resnet_v2'.
     depth: a key of `UNITS_PER_BLOCK`.
-    build_fn: `build_fn(inputs, depth, scope=..., **kwargs)` of the version.
+    unit_fn: the family's bottleneck unit.
+    generator: the family's `resnet_vN(inputs, blocks, ...)`.
 
   Returns:
-    The builder, named `<version>_<depth>`.
+    `builder(inputs, num_classes=None, is_training=True, global_pool=True,
+    output_stride=None, spatial_squeeze=True, min_base_depth=8,
+    depth_multiplier=1, reuse=None, scope='<family>_<depth>',
+    attention_module=None, reduction_ratio=16) -> (logits, end_points)`,
+    with logits `[batch, num_classes]` by default; `attention_module` is
+    applied on every unit's residual branch. It raises ValueError for an
+    unknown attention module or an unreachable `output_stride`.
   """
-  name = '%s_%d' % (version_module_name, depth)
+  name = '%s_%d' % (family, depth)
 
   def builder(inputs,
               num_classes=None,
@@ -223,24 +230,19 @@ def make_depth_builder(version_module_name, depth, build_fn):
               scope=name,
               attention_module=None,
               reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
-    return build_fn(inputs, depth,
-                    num_classes=num_classes,
-                    is_training=is_training,
-                    global_pool=global_pool,
-                    output_stride=output_stride,
-                    spatial_squeeze=spatial_squeeze,
-                    min_base_depth=min_base_depth,
-                    depth_multiplier=depth_multiplier,
-                    reuse=reuse,
-                    scope=scope,
-                    attention_module=attention_module,
-                    reduction_ratio=reduction_ratio)
+    blocks = blocks_for_depth(
+        unit_fn, depth, min_base_depth=min_base_depth,
+        depth_multiplier=depth_multiplier, attention_module=attention_module,
+        reduction_ratio=reduction_ratio)
+    return generator(inputs, blocks, num_classes=num_classes,
+                     is_training=is_training, global_pool=global_pool,
+                     output_stride=output_stride, include_root_block=True,
+                     spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope)
 
   builder.__name__ = name
   builder.__doc__ = (
-      '%s: %d layers, units per block %s, attention on every unit if asked.'
-      '\n\nSee `%s.%s` for the arguments and return values.' %
-      (name, depth, UNITS_PER_BLOCK[depth], version_module_name,
-       build_fn.__name__))
+      '%s: %d layers, units per block %s; see `resnet_common.'
+      'make_depth_builder` for the arguments.' %
+      (name, depth, UNITS_PER_BLOCK[depth]))
   builder.default_image_size = 224
   return builder

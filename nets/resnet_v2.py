@@ -130,42 +130,12 @@ def resnet_v2(inputs, blocks, num_classes=None, is_training=True,
 resnet_v2.default_image_size = 224
 
 
-def resnet_v2_depth(inputs, depth, min_base_depth=8, depth_multiplier=1,
-                    attention_module=None,
-                    reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
-                    **kwargs):
-  """ResNet v2 of `depth` layers (a row of `UNITS_PER_BLOCK`).
-
-  Args:
-    inputs: `[batch, height, width, 3]` images (224 x 224 by default).
-    depth: 50, 101, 152 or 200.
-    min_base_depth: smallest bottleneck width after `depth_multiplier`.
-    depth_multiplier: scales every bottleneck width.
-    attention_module: None, or a name from `attention.names()`; applied on
-      every unit's residual branch.
-    reduction_ratio: SE reduction ratio r (the paper's 16).
-    **kwargs: `num_classes`, `is_training`, `global_pool`, `output_stride`,
-      `spatial_squeeze`, `reuse`, `scope`, as for `resnet_v2`.
-
-  Returns:
-    `(logits, end_points)`; logits `[batch, num_classes]` by default.
-
-  Raises:
-    ValueError: for an unknown depth or attention module, or an unreachable
-      `output_stride`.
-  """
-  blocks = resnet_common.blocks_for_depth(
-      bottleneck, depth, min_base_depth=min_base_depth,
-      depth_multiplier=depth_multiplier, attention_module=attention_module,
-      reduction_ratio=reduction_ratio)
-  return resnet_v2(inputs, blocks, include_root_block=True, **kwargs)
-
-
-resnet_v2_50 = resnet_common.make_depth_builder('resnet_v2', 50,
-                                                resnet_v2_depth)
-resnet_v2_101 = resnet_common.make_depth_builder('resnet_v2', 101,
-                                                 resnet_v2_depth)
-resnet_v2_152 = resnet_common.make_depth_builder('resnet_v2', 152,
-                                                 resnet_v2_depth)
-resnet_v2_200 = resnet_common.make_depth_builder('resnet_v2', 200,
-                                                 resnet_v2_depth)
+# One builder per row of the depth table.
+resnet_v2_50 = resnet_common.make_depth_builder('resnet_v2', 50, bottleneck,
+                                                resnet_v2)
+resnet_v2_101 = resnet_common.make_depth_builder('resnet_v2', 101, bottleneck,
+                                                 resnet_v2)
+resnet_v2_152 = resnet_common.make_depth_builder('resnet_v2', 152, bottleneck,
+                                                 resnet_v2)
+resnet_v2_200 = resnet_common.make_depth_builder('resnet_v2', 200, bottleneck,
+                                                 resnet_v2)

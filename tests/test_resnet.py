@@ -89,12 +89,12 @@ def test_resnet50_parameter_count_without_se():
 def test_tiny_resnet_exact_se_variables_and_formula(module):
   """A slim-style tiny net (bottleneck widths 8..64) pins SE exactly."""
   version = module.__name__.split('.')[-1]
-  build = getattr(module, version + '_depth')
+  build = getattr(module, version + '_50')
 
   def variables(attention_module, ratio=4):
     with tf.Graph().as_default() as g:
       with slim.arg_scope(module.resnet_arg_scope()):
-        build(tf.zeros([1, 32, 32, 3]), 50, depth_multiplier=0.125,
+        build(tf.zeros([1, 32, 32, 3]), depth_multiplier=0.125,
               num_classes=5, attention_module=attention_module,
               reduction_ratio=ratio, scope='tiny')
       return dict(util.model_variables(g))
