@@ -12,7 +12,7 @@ export PYTHONHASHSEED ?= 0
 # Where `make demo` keeps its data, checkpoints and TensorBoard logs.
 DEMO_DIR ?= /tmp/se_slim_demo
 # The model flags train and eval share (what a user would type).
-DEMO_MODEL := --model_name=resnet_v1_50 --attention_module=se_block \
+DEMO_MODEL := --model_name=mobilenet_v2 --attention_module=se_block \
 	--reduction_ratio=16 --dataset_name=digits \
 	--dataset_dir=$(DEMO_DIR)/digits --preprocessing_name=lenet
 
@@ -24,14 +24,14 @@ $(STAMP): requirements.txt requirements-test.txt tools/setup_venv.sh
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
 
-# The main job on the offline digits set: convert, train SE-ResNet-50 from
+# The main job on the offline digits set: convert, train SE-MobileNetV2 from
 # scratch, evaluate the held-out split. A second run resumes from the last
 # checkpoint (already at max_number_of_steps) and evaluates again.
 demo: $(STAMP)
 	$(PY) download_and_convert_data.py --dataset_name=digits \
 	    --dataset_dir=$(DEMO_DIR)/digits
 	$(PY) train_image_classifier.py $(DEMO_MODEL) \
-	    --flagfile=configs/digits_se_resnet50.flags \
+	    --flagfile=configs/digits_se_mobilenet_v2.flags \
 	    --train_dir=$(DEMO_DIR)/train
 	$(PY) eval_image_classifier.py $(DEMO_MODEL) \
 	    --dataset_split_name=validation --eval_image_size=32 \
