@@ -169,6 +169,13 @@ def define_optimization_flags():
   g = _group('Optimization')
   flags.DEFINE_float('weight_decay', 0.00004,
                      'L2 weight decay of the model\'s layers.', **g)
+  flags.DEFINE_float(
+      'batch_norm_decay', None,
+      'Decay of the batch-norm moving averages that evaluation uses. Unset = '
+      'the model\'s published default (0.997-0.9997), which suits long runs; '
+      'for runs of a few thousand steps from scratch use 0.99, or the moving '
+      'variances still remember their initial 1.0 and inference-mode accuracy '
+      'collapses. Models without batch norm reject it.', **g)
   flags.DEFINE_enum('optimizer', 'rmsprop', OPTIMIZERS,
                     'Optimizer.', **g)
   flags.DEFINE_float('adadelta_rho', 0.95, 'Adadelta decay rate.', **g)
@@ -199,7 +206,7 @@ def define_optimization_flags():
   flags.DEFINE_integer('max_number_of_steps', None,
                        'Stop at this global step (unset = train forever).',
                        lower_bound=1, **g)
-  return ['weight_decay', 'optimizer', 'adadelta_rho',
+  return ['weight_decay', 'batch_norm_decay', 'optimizer', 'adadelta_rho',
           'adagrad_initial_accumulator_value', 'adam_beta1', 'adam_beta2',
           'opt_epsilon', 'ftrl_learning_rate_power',
           'ftrl_initial_accumulator_value', 'ftrl_l1', 'ftrl_l2', 'momentum',

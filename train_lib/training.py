@@ -86,6 +86,7 @@ class TrainConfig(object):
   save_interval_secs: float = 600
   # Optimization.
   weight_decay: float = 0.00004
+  batch_norm_decay: typing.Optional[float] = None
   optimizer: str = 'rmsprop'
   adadelta_rho: float = 0.95
   adagrad_initial_accumulator_value: float = 0.1
@@ -517,13 +518,14 @@ def _preprocessing_name(config):
 
 def build_network_fn(model_name, num_classes, weight_decay=0.0,
                      is_training=False, attention_module=None,
-                     reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                     reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
+                     batch_norm_decay=None):
   """`nets_factory.get_network_fn` with its ValueErrors as `UserError`s."""
   try:
     return nets_factory.get_network_fn(
         model_name, num_classes, weight_decay=weight_decay,
         is_training=is_training, attention_module=attention_module or None,
-        reduction_ratio=reduction_ratio)
+        reduction_ratio=reduction_ratio, batch_norm_decay=batch_norm_decay)
   except ValueError as e:
     raise errors.UserError(str(e))
 
@@ -573,7 +575,8 @@ def train(config):
                              (config.labels_offset, dataset.num_classes))
     build_network_fn(config.model_name, num_classes,
                      attention_module=config.attention_module,
-                     reduction_ratio=config.reduction_ratio)
+                     reduction_ratio=config.reduction_ratio,
+                     batch_norm_decay=config.batch_norm_decay)
     get_preprocessing(_preprocessing_name(config), is_training=True,
                       use_grayscale=config.use_grayscale)
   server = None
@@ -610,7 +613,8 @@ def train(config):
     network_fn = build_network_fn(
         config.model_name, num_classes, weight_decay=config.weight_decay,
         is_training=True, attention_module=config.attention_module,
-        reduction_ratio=config.reduction_ratio)
+        reduction_ratio=config.reduction_ratio,
+        batch_norm_decay=config.batch_norm_decay)
     preprocess_fn = get_preprocessing(_preprocessing_name(config),
                                       is_training=True,
                                       use_grayscale=config.use_grayscale)
