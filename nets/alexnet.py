@@ -25,27 +25,20 @@ from __future__ import print_function
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import conv_fc
+
 
 def _trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
 
 
 def alexnet_v2_arg_scope(weight_decay=0.0005):
-  """Returns the AlexNet arg_scope: ReLU, L2 decay, biases 0.1, SAME convs.
+  """Returns the AlexNet arg_scope (`conv_fc.arg_scope`, biases 0.1).
 
-  Args:
-    weight_decay: L2 coefficient for conv and fully connected weights.
-
-  Returns:
-    An arg_scope for `slim.arg_scope(...)`.
+  ReLU, L2 weight decay, SAME convs and VALID max pools.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      biases_initializer=tf.constant_initializer(0.1),
-                      weights_regularizer=slim.l2_regularizer(weight_decay)):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
-        return arg_sc
+  return conv_fc.arg_scope(weight_decay, tf.constant_initializer(0.1),
+                           max_pool_padding='VALID')
 
 
 def alexnet_v2(inputs,
@@ -94,27 +87,11 @@ def alexnet_v2(inputs,
       with slim.arg_scope([slim.conv2d],
                           weights_initializer=_trunc_normal(0.005),
                           biases_initializer=tf.constant_initializer(0.1)):
-        net = slim.conv2d(net, 4096, [5, 5], padding='VALID', scope='fc6')
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout6')
-        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-        # 1 x 1 x 4096
-        end_points = slim.utils.convert_collection_to_dict(
-            end_points_collection)
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        if num_classes:
-          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                             scope='dropout7')
-          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                            normalizer_fn=None,
-                            biases_initializer=tf.zeros_initializer(),
-                            scope='fc8')
-          if spatial_squeeze:
-            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-          end_points[sc.name + '/fc8'] = net
-      return net, end_points
+        return conv_fc.classifier_head(
+            net, end_points_collection, sc.name, fc6_depth=4096, fc6_kernel=5,
+            num_classes=num_classes, is_training=is_training,
+            dropout_keep_prob=dropout_keep_prob,
+            spatial_squeeze=spatial_squeeze, global_pool=global_pool)
 
 
 alexnet_v2.default_image_size = 224

@@ -28,19 +28,9 @@ import tf_slim as slim
 from tf_slim.nets import inception_v2 as _tf_slim_inception_v2
 
 from nets import inception_utils
+from nets import pooled_logits
 
 inception_v2_base = _tf_slim_inception_v2.inception_v2_base
-
-
-def _reduced_kernel_size_for_small_input(input_tensor, kernel_size):
-  """Shrinks `kernel_size` to the input's spatial size where that is smaller.
-
-  With unknown spatial dimensions the input is assumed large enough.
-  """
-  shape = input_tensor.get_shape().as_list()
-  if shape[1] is None or shape[2] is None:
-    return kernel_size
-  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
 
 
 def inception_v2(inputs,
@@ -88,29 +78,11 @@ def inception_v2(inputs,
       net, end_points = inception_v2_base(
           inputs, scope=scope, min_depth=min_depth,
           depth_multiplier=depth_multiplier)
-      with tf.variable_scope('Logits'):
-        # 7 x 7 x 1024
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        else:
-          kernel_size = _reduced_kernel_size_for_small_input(net, [7, 7])
-          net = slim.avg_pool2d(net, kernel_size, padding='VALID',
-                                scope='AvgPool_1a_{}x{}'.format(*kernel_size))
-          end_points['AvgPool_1a'] = net
-        if not num_classes:
-          return net, end_points
-        # 1 x 1 x 1024
-        net = slim.dropout(net, keep_prob=dropout_keep_prob,
-                           scope='Dropout_1b')
-        end_points['PreLogits'] = net
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_1c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      # 7 x 7 x 1024 at 224 x 224
+      return pooled_logits.classifier(
+          net, end_points, num_classes, pool_kernel=[7, 7],
+          dropout_keep_prob=dropout_keep_prob, prediction_fn=prediction_fn,
+          spatial_squeeze=spatial_squeeze, global_pool=global_pool)
 
 
 inception_v2.default_image_size = 224

@@ -49,6 +49,7 @@ import tf_slim as slim
 
 from nets import attention
 from nets import inception_utils
+from nets import pooled_logits
 
 _LAYERS = [slim.conv2d, slim.max_pool2d, slim.avg_pool2d]
 
@@ -356,17 +357,6 @@ def inception_v3_base(inputs,
   raise AssertionError('final_endpoint %r was not built' % final_endpoint)
 
 
-def _reduced_kernel_size_for_small_input(input_tensor, kernel_size):
-  """Shrinks `kernel_size` to the input's spatial size where that is smaller.
-
-  With unknown spatial dimensions the input is assumed large enough.
-  """
-  shape = input_tensor.get_shape().as_list()
-  if shape[1] is None or shape[2] is None:
-    return kernel_size
-  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
-
-
 def inception_v3(inputs,
                  num_classes=1000,
                  is_training=True,
@@ -438,7 +428,7 @@ def inception_v3(inputs,
                                   padding='VALID', scope='AvgPool_1a_5x5')
             # 5 x 5 x 768
             aux = slim.conv2d(aux, depth(128), [1, 1], scope='Conv2d_1b_1x1')
-            kernel_size = _reduced_kernel_size_for_small_input(aux, [5, 5])
+            kernel_size = pooled_logits.reduced_kernel_size(aux, [5, 5])
             aux = slim.conv2d(aux, depth(768), kernel_size,
                               weights_initializer=_trunc_normal(0.01),
                               padding='VALID',
@@ -452,30 +442,12 @@ def inception_v3(inputs,
               aux = tf.squeeze(aux, [1, 2], name='SpatialSqueeze')
             end_points['AuxLogits'] = aux
 
-      with tf.variable_scope('Logits'):
-        # 8 x 8 x 2048
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='GlobalPool')
-          end_points['global_pool'] = net
-        else:
-          kernel_size = _reduced_kernel_size_for_small_input(net, [8, 8])
-          net = slim.avg_pool2d(net, kernel_size, padding='VALID',
-                                scope='AvgPool_1a_{}x{}'.format(*kernel_size))
-          end_points['AvgPool_1a'] = net
-        if not num_classes:
-          return net, end_points
-        # 1 x 1 x 2048
-        net = slim.dropout(net, keep_prob=dropout_keep_prob,
-                           scope='Dropout_1b')
-        end_points['PreLogits'] = net
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_1c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-        # num_classes
-      end_points['Logits'] = logits
-      end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      # 8 x 8 x 2048 at 299 x 299
+      return pooled_logits.classifier(
+          net, end_points, num_classes, pool_kernel=[8, 8],
+          dropout_keep_prob=dropout_keep_prob, prediction_fn=prediction_fn,
+          spatial_squeeze=spatial_squeeze, global_pool=global_pool,
+          global_pool_name='GlobalPool')
 
 
 inception_v3.default_image_size = 299

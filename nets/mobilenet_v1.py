@@ -41,6 +41,8 @@ import functools
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import pooled_logits
+
 # One row of the body. `kind` is 'conv' (a standard k x k convolution) or
 # 'separable' (k x k depthwise + 1x1 pointwise); `depth` is the number of
 # output channels before the depth multiplier.
@@ -195,22 +197,6 @@ def mobilenet_v1_base(inputs,
                        final_endpoint)
 
 
-def _reduced_kernel_size_for_small_input(input_tensor, kernel_size):
-  """Shrinks `kernel_size` to the input's static H and W where they are smaller.
-
-  Args:
-    input_tensor: `[batch, height, width, channels]`.
-    kernel_size: desired `(kh, kw)`.
-
-  Returns:
-    `[min(height, kh), min(width, kw)]`, or `kernel_size` if H or W is unknown.
-  """
-  shape = input_tensor.get_shape().as_list()
-  if shape[1] is None or shape[2] is None:
-    return list(kernel_size)
-  return [min(shape[1], kernel_size[0]), min(shape[2], kernel_size[1])]
-
-
 def mobilenet_v1(inputs,
                  num_classes=1000,
                  dropout_keep_prob=0.999,
@@ -265,28 +251,12 @@ def mobilenet_v1(inputs,
       net, end_points = mobilenet_v1_base(
           inputs, scope=sc, min_depth=min_depth,
           depth_multiplier=depth_multiplier, conv_defs=conv_defs)
-      # 7 x 7 x 1024 at 224 x 224 input.
-      with tf.variable_scope('Logits'):
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        else:
-          kernel_size = _reduced_kernel_size_for_small_input(net, [7, 7])
-          net = slim.avg_pool2d(net, kernel_size, padding='VALID',
-                                scope='AvgPool_1a')
-          end_points['AvgPool_1a'] = net
-        # 1 x 1 x 1024
-        if not num_classes:
-          return net, end_points
-        net = slim.dropout(net, keep_prob=dropout_keep_prob, scope='Dropout_1b')
-        logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                             normalizer_fn=None, scope='Conv2d_1c_1x1')
-        if spatial_squeeze:
-          logits = tf.squeeze(logits, [1, 2], name='SpatialSqueeze')
-      end_points['Logits'] = logits
-      if prediction_fn:
-        end_points['Predictions'] = prediction_fn(logits, scope='Predictions')
-  return logits, end_points
+      # 7 x 7 x 1024 at 224 x 224 input; Slim names no 'PreLogits' here.
+      return pooled_logits.classifier(
+          net, end_points, num_classes, pool_kernel=[7, 7],
+          dropout_keep_prob=dropout_keep_prob, prediction_fn=prediction_fn,
+          spatial_squeeze=spatial_squeeze, global_pool=global_pool,
+          avg_pool_scope='AvgPool_1a', pre_logits=False)
 
 
 mobilenet_v1.default_image_size = 224

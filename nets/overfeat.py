@@ -26,27 +26,20 @@ from __future__ import print_function
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import conv_fc
+
 
 def _trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
 
 
 def overfeat_arg_scope(weight_decay=0.0005):
-  """Returns the OverFeat arg_scope: ReLU, L2 decay, zero biases, SAME convs.
+  """Returns the OverFeat arg_scope (`conv_fc.arg_scope`, zero biases).
 
-  Args:
-    weight_decay: L2 coefficient for conv and fully connected weights.
-
-  Returns:
-    An arg_scope for `slim.arg_scope(...)`.
+  ReLU, L2 weight decay, SAME convs and VALID max pools.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      weights_regularizer=slim.l2_regularizer(weight_decay),
-                      biases_initializer=tf.zeros_initializer()):
-    with slim.arg_scope([slim.conv2d], padding='SAME'):
-      with slim.arg_scope([slim.max_pool2d], padding='VALID') as arg_sc:
-        return arg_sc
+  return conv_fc.arg_scope(weight_decay, tf.zeros_initializer(),
+                           max_pool_padding='VALID')
 
 
 def overfeat(inputs,
@@ -97,27 +90,11 @@ def overfeat(inputs,
       with slim.arg_scope([slim.conv2d],
                           weights_initializer=_trunc_normal(0.005),
                           biases_initializer=tf.constant_initializer(0.1)):
-        net = slim.conv2d(net, 3072, [6, 6], padding='VALID', scope='fc6')
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout6')
-        net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-        # 1 x 1 x 4096
-        end_points = slim.utils.convert_collection_to_dict(
-            end_points_collection)
-        if global_pool:
-          net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-          end_points['global_pool'] = net
-        if num_classes:
-          net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                             scope='dropout7')
-          net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                            normalizer_fn=None,
-                            biases_initializer=tf.zeros_initializer(),
-                            scope='fc8')
-          if spatial_squeeze:
-            net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-          end_points[sc.name + '/fc8'] = net
-      return net, end_points
+        return conv_fc.classifier_head(
+            net, end_points_collection, sc.name, fc6_depth=3072, fc6_kernel=6,
+            num_classes=num_classes, is_training=is_training,
+            dropout_keep_prob=dropout_keep_prob,
+            spatial_squeeze=spatial_squeeze, global_pool=global_pool)
 
 
 overfeat.default_image_size = 231

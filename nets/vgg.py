@@ -28,6 +28,8 @@ from __future__ import print_function
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import conv_fc
+
 # 3x3 convs in each of the five stages (64, 128, 256, 512, 512 channels),
 # [1] Table 1, columns A, D and E.
 _CONVS_PER_STAGE = {
@@ -39,20 +41,11 @@ _STAGE_DEPTHS = (64, 128, 256, 512, 512)
 
 
 def vgg_arg_scope(weight_decay=0.0005):
-  """Returns the VGG arg_scope: ReLU, L2 weight decay, zero biases, SAME convs.
+  """Returns the VGG arg_scope (`conv_fc.arg_scope`, zero biases).
 
-  Args:
-    weight_decay: L2 coefficient for conv and fully connected weights.
-
-  Returns:
-    An arg_scope for `slim.arg_scope(...)`.
+  ReLU, L2 weight decay and SAME convs; max pools keep their default.
   """
-  with slim.arg_scope([slim.conv2d, slim.fully_connected],
-                      activation_fn=tf.nn.relu,
-                      weights_regularizer=slim.l2_regularizer(weight_decay),
-                      biases_initializer=tf.zeros_initializer()):
-    with slim.arg_scope([slim.conv2d], padding='SAME') as arg_sc:
-      return arg_sc
+  return conv_fc.arg_scope(weight_decay, tf.zeros_initializer())
 
 
 def _vgg(inputs, name, num_classes, is_training, dropout_keep_prob,
@@ -74,24 +67,12 @@ def _vgg(inputs, name, num_classes, is_training, dropout_keep_prob,
                           scope='conv%d' % stage)
         net = slim.max_pool2d(net, [2, 2], scope='pool%d' % stage)
       # Fully connected layers as convs: 7 x 7 x 512 -> 1 x 1 x 4096
-      net = slim.conv2d(net, 4096, [7, 7], padding=fc_conv_padding,
-                        scope='fc6')
-      net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                         scope='dropout6')
-      net = slim.conv2d(net, 4096, [1, 1], scope='fc7')
-      end_points = slim.utils.convert_collection_to_dict(end_points_collection)
-      if global_pool:
-        net = tf.reduce_mean(net, [1, 2], keepdims=True, name='global_pool')
-        end_points['global_pool'] = net
-      if num_classes:
-        net = slim.dropout(net, dropout_keep_prob, is_training=is_training,
-                           scope='dropout7')
-        net = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
-                          normalizer_fn=None, scope='fc8')
-        if spatial_squeeze:
-          net = tf.squeeze(net, [1, 2], name='fc8/squeezed')
-        end_points[sc.name + '/fc8'] = net
-      return net, end_points
+      return conv_fc.classifier_head(
+          net, end_points_collection, sc.name, fc6_depth=4096, fc6_kernel=7,
+          num_classes=num_classes, is_training=is_training,
+          dropout_keep_prob=dropout_keep_prob,
+          spatial_squeeze=spatial_squeeze, global_pool=global_pool,
+          fc6_padding=fc_conv_padding)
 
 
 def _make_vgg(name):

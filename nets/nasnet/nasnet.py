@@ -413,51 +413,59 @@ def build_nasnet(images, num_classes, is_training=True, config=None,
   return logits, recorder.end_points
 
 
-def build_nasnet_cifar(images, num_classes, is_training=True, config=None,
-                       final_endpoint=None, current_step=None):
-  """NASNet-A CIFAR: 32x32 inputs, 18 cells of 32 filters, [1] Table 1.
+def variant(builder, default_config, image_size, name, doc):
+  """Returns `builder` with `config` defaulting to `default_config`.
+
+  The published NASNet-A and PNASNet-5 models are one builder each with a
+  config per size; this makes Slim's per-size functions from them.
+
+  Args:
+    builder: `build_nasnet` or `pnasnet.build_pnasnet`.
+    default_config: the config used when the caller passes none.
+    image_size: the model's `default_image_size`.
+    name: the function's public name.
+    doc: its docstring.
+
+  Returns:
+    `fn(images, num_classes, is_training=True, config=None,
+    final_endpoint=None, current_step=None) -> (logits, end_points)`.
+  """
+
+  def build(images, num_classes, is_training=True, config=None,
+            final_endpoint=None, current_step=None):
+    return builder(images, num_classes, is_training=is_training,
+                   config=default_config if config is None else config,
+                   final_endpoint=final_endpoint, current_step=current_step)
+
+  build.__name__ = name
+  build.__doc__ = doc
+  build.default_image_size = image_size
+  return build
+
+
+build_nasnet_cifar = variant(
+    build_nasnet, CIFAR_CONFIG, 32, 'build_nasnet_cifar',
+    """NASNet-A CIFAR: 32x32 inputs, 18 cells of 32 filters, [1] Table 1.
 
   Args and returns as `build_nasnet`; `config` defaults to `CIFAR_CONFIG`.
   End points at 32x32: 'Stem' 32x32x96, cells 32x32x192, 16x16x384 and
   8x8x768, 'global_pool' `[batch, 768]`.
-  """
-  return build_nasnet(images, num_classes, is_training=is_training,
-                      config=CIFAR_CONFIG if config is None else config,
-                      final_endpoint=final_endpoint, current_step=current_step)
+  """)
 
-
-build_nasnet_cifar.default_image_size = 32
-
-
-def build_nasnet_mobile(images, num_classes, is_training=True, config=None,
-                        final_endpoint=None, current_step=None):
-  """NASNet-A Mobile: 224x224 inputs, 12 cells of 44 filters, [1] Table 3.
+build_nasnet_mobile = variant(
+    build_nasnet, MOBILE_IMAGENET_CONFIG, 224, 'build_nasnet_mobile',
+    """NASNet-A Mobile: 224x224 inputs, 12 cells of 44 filters, [1] Table 3.
 
   Args and returns as `build_nasnet`; `config` defaults to
   `MOBILE_IMAGENET_CONFIG`. End points at 224: 'Stem' 28x28x88, cells
   28x28x264, 14x14x528 and 7x7x1056, 'global_pool' `[batch, 1056]`.
-  """
-  return build_nasnet(
-      images, num_classes, is_training=is_training,
-      config=MOBILE_IMAGENET_CONFIG if config is None else config,
-      final_endpoint=final_endpoint, current_step=current_step)
+  """)
 
-
-build_nasnet_mobile.default_image_size = 224
-
-
-def build_nasnet_large(images, num_classes, is_training=True, config=None,
-                       final_endpoint=None, current_step=None):
-  """NASNet-A Large: 331x331 inputs, 18 cells of 168 filters, [1] Table 2.
+build_nasnet_large = variant(
+    build_nasnet, LARGE_IMAGENET_CONFIG, 331, 'build_nasnet_large',
+    """NASNet-A Large: 331x331 inputs, 18 cells of 168 filters, [1] Table 2.
 
   Args and returns as `build_nasnet`; `config` defaults to
   `LARGE_IMAGENET_CONFIG`. End points at 331: 'Stem' 42x42x336, cells
   42x42x1008, 21x21x2016 and 11x11x4032, 'global_pool' `[batch, 4032]`.
-  """
-  return build_nasnet(
-      images, num_classes, is_training=is_training,
-      config=LARGE_IMAGENET_CONFIG if config is None else config,
-      final_endpoint=final_endpoint, current_step=current_step)
-
-
-build_nasnet_large.default_image_size = 331
+  """)

@@ -192,35 +192,20 @@ def build_pnasnet(images, num_classes, is_training=True, config=None,
   return logits, recorder.end_points
 
 
-def build_pnasnet_mobile(images, num_classes, is_training=True, config=None,
-                         final_endpoint=None, current_step=None):
-  """PNASNet-5 Mobile: 224x224 inputs, 9 cells of 54 filters [2].
+build_pnasnet_mobile = nasnet.variant(
+    build_pnasnet, MOBILE_IMAGENET_CONFIG, 224, 'build_pnasnet_mobile',
+    """PNASNet-5 Mobile: 224x224 inputs, 9 cells of 54 filters [2].
 
   Args and returns as `build_pnasnet`; `config` defaults to
   `MOBILE_IMAGENET_CONFIG`. End points at 224: 'Stem' 28x28x135, cells
   28x28x270, 14x14x540 and 7x7x1080, 'global_pool' `[batch, 1080]`.
-  """
-  return build_pnasnet(
-      images, num_classes, is_training=is_training,
-      config=MOBILE_IMAGENET_CONFIG if config is None else config,
-      final_endpoint=final_endpoint, current_step=current_step)
+  """)
 
-
-build_pnasnet_mobile.default_image_size = 224
-
-
-def build_pnasnet_large(images, num_classes, is_training=True, config=None,
-                        final_endpoint=None, current_step=None):
-  """PNASNet-5 Large: 331x331 inputs, 12 cells of 216 filters [2].
+build_pnasnet_large = nasnet.variant(
+    build_pnasnet, LARGE_IMAGENET_CONFIG, 331, 'build_pnasnet_large',
+    """PNASNet-5 Large: 331x331 inputs, 12 cells of 216 filters [2].
 
   Args and returns as `build_pnasnet`; `config` defaults to
   `LARGE_IMAGENET_CONFIG`. End points at 331: 'Stem' 42x42x540, cells
   42x42x1080, 21x21x2160 and 11x11x4320, 'global_pool' `[batch, 4320]`.
-  """
-  return build_pnasnet(
-      images, num_classes, is_training=is_training,
-      config=LARGE_IMAGENET_CONFIG if config is None else config,
-      final_endpoint=final_endpoint, current_step=current_step)
-
-
-build_pnasnet_large.default_image_size = 331
+  """)
