@@ -200,10 +200,10 @@ def verdict(value, limit, at_most=True):
 # Graphs
 # ----------------------------------------------------------------------------
 
-def _synthetic_batch(batch_size, image_size, num_classes):
+def _synthetic_batch(batch_size, image_size, num_classes, channels=3):
   """A fixed random batch in non-trainable variables (read, not regenerated)."""
   images = tf.get_variable(
-      'synthetic/images', [batch_size, image_size, image_size, 3],
+      'synthetic/images', [batch_size, image_size, image_size, channels],
       initializer=tf.random_uniform_initializer(-1.0, 1.0), trainable=False)
   labels = tf.get_variable(
       'synthetic/labels', [batch_size], dtype=tf.int32,
@@ -246,7 +246,7 @@ def build_train_graph(model, attention_module, batch_size, image_size,
 
 
 def build_eval_graph(model, attention_module, batch_size, image_size,
-                     num_classes, reduction_ratio):
+                     num_classes, reduction_ratio, channels=3):
   """Builds `model` in inference mode on a synthetic batch.
 
   Returns:
@@ -254,7 +254,8 @@ def build_eval_graph(model, attention_module, batch_size, image_size,
   """
   graph = tf.Graph()
   with graph.as_default():
-    images, _ = _synthetic_batch(batch_size, image_size, num_classes)
+    images, _ = _synthetic_batch(batch_size, image_size, num_classes,
+                                 channels)
     network_fn = nets_factory.get_network_fn(
         model, num_classes, is_training=False,
         attention_module=attention_module, reduction_ratio=reduction_ratio)
@@ -263,7 +264,7 @@ def build_eval_graph(model, attention_module, batch_size, image_size,
 
 
 def inference_flops(model, attention_module, image_size, num_classes,
-                    reduction_ratio, batch_size=1):
+                    reduction_ratio, batch_size=1, channels=3):
   """FLOPs per image of `model` in inference mode.
 
   Every op of an inference graph costs in proportion to the batch, so the
@@ -274,7 +275,8 @@ def inference_flops(model, attention_module, image_size, num_classes,
     `(flops per image, ops skipped for incomplete shapes)`.
   """
   graph, logits = build_eval_graph(model, attention_module, batch_size,
-                                   image_size, num_classes, reduction_ratio)
+                                   image_size, num_classes, reduction_ratio,
+                                   channels)
   flops, incomplete = count_flops(graph, [logits])
   return flops / batch_size, incomplete
 

@@ -339,6 +339,32 @@ class TrainSEEndToEndTest(tf.test.TestCase):
                         for l in logs.lines), logs.lines)
 
 
+class RandomSeedTest(tf.test.TestCase):
+  """--random_seed repeats a run: initialization, dropout and data order."""
+
+  def _train(self, seed):
+    train_dir = tempfile.mkdtemp()
+    training.train(training.TrainConfig(
+        train_dir=train_dir, dataset_name='digits',
+        dataset_dir=util.digits_dir(), model_name='cifarnet',
+        train_image_size=32, batch_size=4, num_readers=1,
+        num_preprocessing_threads=1, max_number_of_steps=3,
+        optimizer='sgd', learning_rate=0.01, random_seed=seed))
+    reader = tf.train.NewCheckpointReader(
+        os.path.join(train_dir, 'model.ckpt-3'))
+    return {n: reader.get_tensor(n)
+            for n in reader.get_variable_to_shape_map()}
+
+  def test_same_seed_same_weights_other_seed_other_weights(self):
+    first, again, other = self._train(7), self._train(7), self._train(8)
+    self.assertEqual(sorted(first), sorted(again))
+    for name in first:
+      self.assertAllEqual(first[name], again[name], msg=name)
+    self.assertGreater(
+        np.abs(first['CifarNet/conv1/weights'] -
+               other['CifarNet/conv1/weights']).max(), 1e-3)
+
+
 class FineTuneSEFromNonSETest(tf.test.TestCase):
 
   def test_warm_start_counts_and_identity_gates(self):

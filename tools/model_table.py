@@ -3,9 +3,13 @@
 For every model in `nets_factory.names()`: default image size, preprocessing,
 trainable parameters as published (1001 classes, training mode, so aux heads
 are included as in Slim's checkpoints) and, for models that take SE, with
-`se_block` at the given reduction ratio.
+`se_block` at the given reduction ratio; then the multiply-adds of one image
+at the default size in inference mode (the SE paper's "GFLOPs"; `tf.profiler`
+counts a multiply-add as 2 FLOPs, see `bench/se_overhead.count_flops`).
 
-    .venv/bin/python tools/model_table.py [--reduction_ratio=16]
+    .venv/bin/python tools/model_table.py [--reduction_ratio=16] | grep '^|'
+
+(tf.profiler prints "Parsing Inputs..." lines of its own; grep drops them.)
 """
 
 from __future__ import absolute_import
@@ -20,7 +24,10 @@ from absl import flags
 import tensorflow.compat.v1 as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from nets import nets_factory  # pylint: disable=g-import-not-at-top
+# pylint: disable=g-import-not-at-top
+from bench import se_overhead
+from nets import nets_factory
+# pylint: enable=g-import-not-at-top
 
 flags.DEFINE_integer('reduction_ratio', 16, 'SE reduction ratio r.')
 flags.DEFINE_integer('num_classes', 1001, 'Classes of the logits layer.')
@@ -39,19 +46,39 @@ def _params(name, num_classes, attention_module, reduction_ratio):
     return sum(v.shape.num_elements() for v in tf.trainable_variables())
 
 
+def _mult_adds(name, num_classes, attention_module, reduction_ratio):
+  spec = nets_factory.get_model_spec(name)
+  flops, incomplete = se_overhead.inference_flops(
+      name, attention_module, spec.default_image_size, num_classes,
+      reduction_ratio, channels=1 if name == 'lenet' else 3)
+  if incomplete:
+    raise RuntimeError('%s: %d ops without full shapes' % (name, incomplete))
+  return flops / 2.0
+
+
+def _giga(x):
+  return '%.3g' % (x / 1e9) if x < 1e10 else '%.1f' % (x / 1e9)
+
+
 def main(_):
   flags_ = flags.FLAGS
-  print('| model | size | preprocessing | params | params with SE '
-        '(r=%d) |' % flags_.reduction_ratio)
-  print('|---|---|---|---|---|')
+  r = flags_.reduction_ratio
+  print('| model | size | preprocessing | params | params with SE (r=%d) | '
+        'SE adds | G mult-adds | with SE |' % r)
+  print('|---|---:|---|---:|---:|---:|---:|---:|')
   for name in nets_factory.names():
     spec = nets_factory.get_model_spec(name)
-    plain = _params(name, flags_.num_classes, None, flags_.reduction_ratio)
-    se = ('{:,}'.format(_params(name, flags_.num_classes, 'se_block',
-                                flags_.reduction_ratio))
-          if spec.supports_attention else '—')
-    print('| %s | %d | %s | {:,} | %s |'.format(plain) %
-          (name, spec.default_image_size, spec.preprocessing, se))
+    plain = _params(name, flags_.num_classes, None, r)
+    plain_ops = _mult_adds(name, flags_.num_classes, None, r)
+    se, se_adds, se_ops = '—', '—', '—'
+    if spec.supports_attention:
+      with_se = _params(name, flags_.num_classes, 'se_block', r)
+      se, se_adds = '{:,}'.format(with_se), '+{:,}'.format(with_se - plain)
+      se_ops = _giga(_mult_adds(name, flags_.num_classes, 'se_block', r))
+    print('| %s | %d | %s | %s | %s | %s | %s | %s |' % (
+        name, spec.default_image_size, spec.preprocessing,
+        '{:,}'.format(plain), se, se_adds, _giga(plain_ops), se_ops))
+    sys.stdout.flush()
 
 
 if __name__ == '__main__':

@@ -203,10 +203,17 @@ def define_optimization_flags():
       'quantize_delay', lambda v: v == -1,
       message='quantized training is unavailable: %s; leave --quantize_delay '
       'at -1' % _CONTRIB_QUANTIZE)
+  flags.DEFINE_integer(
+      'random_seed', None,
+      'Seed of the weight initialization, dropout and the input shuffles, '
+      'for runs that repeat (on the same machine and thread count; CPU '
+      'kernels are deterministic there, GPU ones need not be). Unset = a new '
+      'draw each run, as in Slim.', **g)
   flags.DEFINE_integer('max_number_of_steps', None,
                        'Stop at this global step (unset = train forever).',
                        lower_bound=1, **g)
-  return ['weight_decay', 'batch_norm_decay', 'optimizer', 'adadelta_rho',
+  return ['weight_decay', 'batch_norm_decay', 'random_seed', 'optimizer',
+          'adadelta_rho',
           'adagrad_initial_accumulator_value', 'adam_beta1', 'adam_beta2',
           'opt_epsilon', 'ftrl_learning_rate_power',
           'ftrl_initial_accumulator_value', 'ftrl_l1', 'ftrl_l2', 'momentum',

@@ -87,6 +87,7 @@ class TrainConfig(object):
   # Optimization.
   weight_decay: float = 0.00004
   batch_norm_decay: typing.Optional[float] = None
+  random_seed: typing.Optional[int] = None
   optimizer: str = 'rmsprop'
   adadelta_rho: float = 0.95
   adagrad_initial_accumulator_value: float = 0.1
@@ -603,6 +604,8 @@ def train(config):
 
   graph = tf.Graph()
   with graph.as_default():
+    if config.random_seed is not None:
+      tf.set_random_seed(config.random_seed)
     deploy_config = model_deploy.DeploymentConfig(
         num_clones=config.num_clones, clone_on_cpu=clone_on_cpu,
         replica_id=config.task, num_replicas=config.worker_replicas,
@@ -626,7 +629,8 @@ def train(config):
           is_training=True, num_readers=config.num_readers,
           num_preprocessing_threads=config.num_preprocessing_threads,
           labels_offset=config.labels_offset,
-          skip_bad_records=config.skip_bad_records, seed=config.seed)
+          skip_bad_records=config.skip_bad_records,
+          seed=config.random_seed if config.seed is None else config.seed)
       iterator = tf.data.make_one_shot_iterator(ds)
 
     network_kwargs = dict(config.network_kwargs or {})
