@@ -15,40 +15,11 @@ from nets import nets_factory
 REFERENCE_DIR = os.path.join(os.path.dirname(__file__), 'data',
                              'slim_variables')
 
-# Input sizes for the tests that run a model: small, but large enough for each
-# model's stride and kernel sizes. Models not listed use 64.
-TEST_IMAGE_SIZES = {
-    'cifarnet': 32,
-    'lenet': 28,
-    'nasnet_cifar': 32,
-    # Fully convolutional heads: logits must come out 1x1 to be squeezed.
-    'alexnet_v2': 195,
-    'inception_v1': 193,
-    'overfeat': 231,
-    'vgg_a': 224,
-    'vgg_16': 224,
-    'vgg_19': 224,
-    # The aux head's 5x5 pool needs a 5x5 map at Mixed_6e / the 17x17 stage.
-    'inception_v3': 107,
-    'inception_v4': 107,
-    'inception_resnet_v2': 107,
-    # The aux head's 5x5 pool needs a 5x5 map at 1/16 of the input.
-    'nasnet_mobile': 67,
-    'nasnet_large': 67,
-    'pnasnet_mobile': 67,
-    'pnasnet_large': 67,
-}
-
-
 # Sessions for big test graphs: grappler's rewrites cost more time than they
 # save on a graph run once (NASNet: 15 s of a 28 s first run).
 FAST_SESSION = tf.ConfigProto(graph_options=tf.GraphOptions(
     rewrite_options=rewriter_config_pb2.RewriterConfig(
         disable_meta_optimizer=True)))
-
-
-def test_image_size(name):
-  return TEST_IMAGE_SIZES.get(name, 64)
 
 
 def load_reference(name):
