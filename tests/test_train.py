@@ -26,7 +26,8 @@ def _se_config(train_dir, **kw):
   values = dict(train_dir=train_dir, dataset_name='digits',
                 dataset_dir=util.digits_dir(), train_image_size=32,
                 batch_size=2, num_readers=1, num_preprocessing_threads=1,
-                log_every_n_steps=2, network_kwargs=util.SMALL_RESNET, seed=1,
+                log_every_n_steps=2, network_kwargs=util.SMALL_RESNET,
+                random_seed=1,
                 **util.SE_MODEL)
   values.update(kw)
   return training.TrainConfig(**values)

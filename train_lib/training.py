@@ -136,11 +136,10 @@ class TrainConfig(object):
   trainable_scopes: typing.Optional[str] = None
   ignore_missing_vars: bool = False
   se_identity_init: bool = False
-  # Not flags: the resolved flags to write to train_dir/flags.txt, a seed
-  # for the input pipeline, and extra keyword arguments for the network
-  # builder (e.g. {'depth_multiplier': 0.25} for small test models).
+  # Not flags: the resolved flags to write to train_dir/flags.txt, and extra
+  # keyword arguments for the network builder (e.g. {'depth_multiplier':
+  # 0.25} for small test models).
   flags_text: typing.Optional[str] = None
-  seed: typing.Optional[int] = None
   network_kwargs: typing.Optional[dict] = None
 
 
@@ -630,7 +629,7 @@ def train(config):
           num_preprocessing_threads=config.num_preprocessing_threads,
           labels_offset=config.labels_offset,
           skip_bad_records=config.skip_bad_records,
-          seed=config.random_seed if config.seed is None else config.seed)
+          seed=config.random_seed)
       iterator = tf.data.make_one_shot_iterator(ds)
 
     network_kwargs = dict(config.network_kwargs or {})
