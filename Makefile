@@ -1,6 +1,20 @@
 # SE-Slim set-up and entry points. `make test` and `make demo` build .venv first.
 SHELL := /bin/bash
+# The runtime: TF=1 is TensorFlow 1.15 on Python 3.7 (.venv), the default;
+# TF=2 is TensorFlow 2.x through tensorflow.compat.v1 on Python 3.10-3.12
+# (.venv-tf2). With no Python 3.7 on the machine the default is TF=2, said in
+# one line.
+ifeq ($(origin TF),undefined)
+TF := $(shell bash tools/setup_venv.sh --runtime)
+endif
+ifeq ($(TF),2)
+VENV ?= .venv-tf2
+REQS := requirements-tf2.txt
+else
 VENV ?= .venv
+REQS := requirements.txt
+endif
+export TF
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Quiet TensorFlow's C++ start-up chatter.
@@ -18,8 +32,8 @@ DEMO_MODEL := --model_name=mobilenet_v2 --attention_module=se_block \
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt tools/setup_venv.sh
-	@VENV=$(VENV) bash tools/setup_venv.sh
+$(STAMP): $(REQS) requirements-test.txt tools/setup_venv.sh
+	@VENV=$(VENV) TF=$(TF) bash tools/setup_venv.sh
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests
@@ -39,4 +53,4 @@ demo: $(STAMP)
 	@echo "TensorBoard: tensorboard --logdir=$(DEMO_DIR)  (train/ and eval/ runs)"
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf .venv .venv-tf2 .pytest_cache

@@ -1,0 +1,2 @@
+# Every package imports the runtime shim before TensorFlow builds anything.
+import tf_compat  # pylint: disable=unused-import

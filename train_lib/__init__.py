@@ -12,3 +12,6 @@ plain values, so everything here can be used and tested without absl flags:
 * `export`: inference GraphDef and SavedModel export.
 * `errors`: `UserError`, the exception the scripts turn into a one-line error.
 """
+
+# Before TensorFlow builds anything: see tf_compat.py.
+import tf_compat  # pylint: disable=unused-import,g-import-not-at-top
