@@ -11,8 +11,9 @@ one place:
   a reader would pick up, and never clobbers a good file.
 * Downloads check the size against the server's Content-Length and, for the
   upstream archives, a known SHA-256; an interrupted download resumes.
-* Archives from the network are untrusted: tar members that would land outside
-  the target directory are refused, and pickles are read with an unpickler that
+* Archives from the network are untrusted: only regular files and
+  directories inside the target directory are extracted (links and special
+  files are refused), and pickles are read with an unpickler that
   only admits the numpy types real CIFAR batches contain.
 
 Typical use:
@@ -473,10 +474,13 @@ def _within(root, path):
 
 
 def check_tar_members(tar, target_dir):
-  """Raises ValueError naming the first member that would escape target_dir.
+  """Raises ValueError naming the first member that is not safe to extract.
 
-  Refused: absolute names, names with a `..` component, device/FIFO members,
-  and symbolic or hard links whose target is absolute or resolves outside.
+  Only regular files and directories are admitted: the datasets we convert
+  contain no links, and a link (symbolic or hard, to an absolute or relative
+  target, or through an earlier link whose text looks harmless) is how a
+  tampered archive writes outside `target_dir`. Also refused: absolute names,
+  names with a `..` component, devices and FIFOs.
   """
   for member in tar.getmembers():
     name = member.name
@@ -484,44 +488,57 @@ def check_tar_members(tar, target_dir):
     if name.startswith(('/', '\\')) or os.path.isabs(name) or '..' in parts:
       raise ValueError('Refusing archive member %r: absolute path or ".." '
                        'component' % name)
+    if member.issym() or member.islnk():
+      raise ValueError('Refusing archive member %r: it is a %s link (to %r); '
+                       'dataset archives hold only files and directories' %
+                       (name, 'symbolic' if member.issym() else 'hard',
+                        member.linkname))
+    if not (member.isfile() or member.isdir()):
+      raise ValueError('Refusing archive member %r: not a regular file or '
+                       'directory (device, FIFO or other special file)' % name)
     if not _within(target_dir, os.path.join(target_dir, name)):
       raise ValueError('Refusing archive member %r: it resolves outside %s' %
                        (name, target_dir))
-    if member.isdev() or member.isfifo():
-      raise ValueError('Refusing archive member %r: device or FIFO' % name)
-    if member.issym() or member.islnk():
-      link = member.linkname
-      if os.path.isabs(link):
-        raise ValueError('Refusing archive member %r: link to absolute path '
-                         '%r' % (name, link))
-      base = os.path.dirname(name) if member.issym() else ''
-      dest = os.path.normpath(os.path.join(target_dir, base, link))
-      if not _within(target_dir, dest) or '..' in os.path.normpath(
-          os.path.join(base, link)).split(os.sep):
-        raise ValueError('Refusing archive member %r: link %r points outside '
-                         'the target directory' % (name, link))
 
 
 def safe_extract_tar(archive_path, target_dir):
-  """Extracts a tar archive after checking every member with check_tar_members.
+  """Extracts a tar archive of regular files and directories only.
 
-  Members are checked before anything is written, and each path is checked
-  again at extraction time so a link extracted earlier cannot redirect a later
-  member outside `target_dir`.
+  Every member is checked with `check_tar_members` before anything is
+  written; at extraction each destination is resolved again against the real
+  filesystem (`os.path.realpath`), so nothing already on disk can redirect a
+  member outside `target_dir`. On any refusal the partial extraction is
+  removed (`target_dir` itself if this call created it).
 
   Raises:
-    ValueError: a member would escape `target_dir`; nothing is extracted.
+    ValueError: naming a member that is a link or special file, or would
+      land outside `target_dir`.
   """
-  if not os.path.isdir(target_dir):
+  created = not os.path.isdir(target_dir)
+  if created:
     os.makedirs(target_dir)
-  with tarfile.open(archive_path) as tar:
-    check_tar_members(tar, target_dir)
-    for member in tar.getmembers():
-      dest = os.path.join(target_dir, member.name)
-      if not _within(target_dir, os.path.dirname(dest) or target_dir):
-        raise ValueError('Refusing archive member %r: its directory resolves '
-                         'outside %s' % (member.name, target_dir))
-      tar.extract(member, target_dir, set_attrs=False)
+  extracted = []
+  try:
+    with tarfile.open(archive_path) as tar:
+      check_tar_members(tar, target_dir)
+      for member in tar.getmembers():
+        dest = os.path.join(target_dir, member.name)
+        if (os.path.islink(dest) or not _within(target_dir, dest) or
+            not _within(target_dir, os.path.dirname(dest) or target_dir)):
+          raise ValueError('Refusing archive member %r: it resolves outside '
+                           '%s' % (member.name, target_dir))
+        tar.extract(member, target_dir, set_attrs=False)
+        extracted.append(dest)
+  except BaseException:
+    if created:
+      shutil.rmtree(target_dir, ignore_errors=True)
+    else:
+      for path in reversed(extracted):
+        if os.path.isdir(path) and not os.path.islink(path):
+          shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+          os.remove(path)
+    raise
 
 
 # Exactly the globals a CIFAR python batch (a numpy array in a dict) needs.
