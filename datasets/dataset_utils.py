@@ -33,12 +33,14 @@ from __future__ import division
 from __future__ import print_function
 
 import contextlib
+import fnmatch
 import glob
 import hashlib
 import io
 import json
 import os
 import pickle
+import re
 import shutil
 import sys
 import tarfile
@@ -348,6 +350,55 @@ def dataset_is_complete(dataset_dir, name):
     if size and not glob.glob(pattern):
       return False
   return True
+
+
+_SHARD_RE = re.compile(r'^(.*)-(\d{5})-of-(\d{5})([^/]*)$')
+
+
+def incomplete_conversion(files, dataset_dir=None, file_pattern=None):
+  """Says why `files` look like an unfinished conversion, or returns None.
+
+  Args:
+    files: the record files of one split.
+    dataset_dir: their directory (for the temporaries and the markers), or
+      None to check only the shard sets.
+    file_pattern: the split's glob, to match leftover temporaries.
+
+  Returns:
+    None if complete, else a short reason naming the missing file(s).
+    Sharded splits also need `metadata.json` (or, as Slim's converters
+    write it last, `labels.txt`) in `dataset_dir`.
+  """
+  sets = {}
+  for path in files:
+    match = _SHARD_RE.match(path)
+    if match:
+      prefix, shard, num, suffix = match.groups()
+      sets.setdefault((prefix, num, suffix), set()).add(int(shard))
+  for (prefix, num, suffix), have in sorted(sets.items()):
+    missing = sorted(set(range(int(num))) - have)
+    if missing:
+      return '%d of its %s shards are missing, first %s-%05d-of-%s%s' % (
+          len(missing), int(num), prefix, missing[0], num, suffix)
+  if not dataset_dir:
+    return None
+  if file_pattern:
+    pattern = os.path.basename(file_pattern)
+    for tmp in glob.glob(os.path.join(dataset_dir, '.*' + TMP_SUFFIX)):
+      name = os.path.basename(tmp)[1:-len(TMP_SUFFIX)]
+      if fnmatch.fnmatch(name, pattern):
+        return 'a shard was being written when the converter stopped (%s)' % (
+            tmp)
+  # Sharded splits are written one shard at a time: only the marker says
+  # the last one was. (A single-file split is itself written atomically.)
+  if sets and not (os.path.isfile(os.path.join(dataset_dir,
+                                               METADATA_FILENAME)) or
+                   has_labels(dataset_dir)):
+    return ('%s, which the converter writes last, is missing from %s (for '
+            'complete records from another tool, add %s with one "id:name" '
+            'line per class)' % (METADATA_FILENAME, dataset_dir,
+                                 LABELS_FILENAME))
+  return None
 
 
 # ---------------------------------------------------------------------------
