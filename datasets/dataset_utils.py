@@ -42,6 +42,7 @@ import os
 import pickle
 import re
 import shutil
+import struct
 import sys
 import tarfile
 import urllib.error
@@ -246,6 +247,78 @@ class AtomicTFRecordWriter(object):
     return False
 
 
+def count_records(path):
+  """Counts the records of a TFRecord file from its framing, or returns None.
+
+  Reads only the 12-byte headers (length + its CRC) and seeks over the data,
+  so it is fast on large shards. None if the file is missing or does not
+  end exactly after a whole record (truncated).
+  """
+  try:
+    size = os.path.getsize(path)
+    count, offset = 0, 0
+    with open(path, 'rb') as f:
+      while offset < size:
+        header = f.read(12)
+        if len(header) < 12:
+          return None
+        length = struct.unpack('<Q', header[:8])[0]
+        offset += 12 + length + 4
+        if offset > size:
+          return None
+        f.seek(offset)
+        count += 1
+  except OSError:
+    return None
+  return count
+
+
+class Progress(object):
+  """Logs 'done of total' lines at most every `every_secs` (and at the end).
+
+  Attributes:
+    last_line: the last line logged (for tests).
+  """
+
+  def __init__(self, what, total_units, total_items, unit='shards',
+               items='images', every_secs=30.0, clock=None, log_fn=None):
+    import time  # pylint: disable=g-import-not-at-top
+    self._clock = clock or time.time
+    self._log = log_fn or logging.info
+    self._what, self._unit, self._items = what, unit, items
+    self._total_units, self._total_items = total_units, total_items
+    self._start = self._last = self._clock()
+    self._every = every_secs
+    self.units = self.items = 0
+    self._items_at_start = 0
+    self.last_line = None
+
+  def start_from(self, units, items):
+    """Counts work already done (kept from an earlier run) as done."""
+    self.units, self.items = units, items
+    self._items_at_start = items
+
+  def add(self, units=0, items=0, force=False):
+    self.units += units
+    self.items += items
+    self.maybe_log(force=force)
+
+  def maybe_log(self, force=False):
+    now = self._clock()
+    if not force and now - self._last < self._every:
+      return
+    self._last = now
+    elapsed = max(now - self._start, 1e-9)
+    rate = (self.items - self._items_at_start) / elapsed
+    left = self._total_items - self.items
+    eta = ('%.0f s' % (left / rate)) if rate > 0 else 'unknown'
+    self.last_line = ('%s: %d/%d %s, %d/%d %s done, %.1f %s/s, time left %s'
+                      % (self._what, self.units, self._total_units,
+                         self._unit, self.items, self._total_items,
+                         self._items, rate, self._items, eta))
+    self._log(self.last_line)
+
+
 def shard_filename(dataset_dir, pattern, split_name, shard_id, num_shards):
   """Returns `dataset_dir/<pattern with split and shard>`.
 
@@ -300,13 +373,20 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
 def read_label_file(dataset_dir, filename=LABELS_FILENAME):
   """Reads `labels.txt` (lines `id:name`) into a dict id -> name."""
   labels_to_class_names = {}
-  with open(os.path.join(dataset_dir, filename)) as f:
-    for line in f:
+  path = os.path.join(dataset_dir, filename)
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
       line = line.rstrip('\n')
       if not line:
         continue
-      index = line.index(':')
-      labels_to_class_names[int(line[:index])] = line[index + 1:]
+      label, sep, name = line.partition(':')
+      try:
+        labels_to_class_names[int(label)] = name
+      except ValueError:
+        sep = ''
+      if not sep:
+        raise ValueError('%s line %d is %r, not "id:name"; re-run the '
+                         'conversion or fix the file' % (path, number, line))
   return labels_to_class_names
 
 
@@ -335,7 +415,16 @@ def read_metadata(dataset_dir):
   if not os.path.isfile(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    try:
+      info = json.load(f)
+    except ValueError as e:
+      raise ValueError('%s is not valid JSON (%s); re-run the conversion' %
+                       (path, e))
+  if not isinstance(info, dict) or not isinstance(info.get('splits', {}),
+                                                  dict):
+    raise ValueError('%s does not describe a dataset (no "splits" mapping); '
+                     're-run the conversion' % path)
+  return info
 
 
 def dataset_is_complete(dataset_dir, name):
