@@ -64,6 +64,7 @@ from train_lib import checkpoints
 from train_lib import errors
 from train_lib import finetune
 from train_lib import locking
+from train_lib import schedule
 
 FLAGS_FILENAME = 'flags.txt'
 
@@ -514,7 +515,7 @@ def _write_flags(train_dir, text):
   tf.gfile.Rename(tmp, path, overwrite=True)
 
 
-def _no_records_message(split):
+def no_records_message(split):
   files = list(split.files)
   return ('No record of split %r of dataset %r could be read and decoded: its '
           '%d record file(s) (%s%s) are empty or every record is bad; re-run '
@@ -523,7 +524,7 @@ def _no_records_message(split):
            ', ...' if len(files) > 3 else '', split.name))
 
 
-def _call_network(network_fn, images, network_kwargs, model_name, image_size):
+def call_network(network_fn, images, network_kwargs, model_name, image_size):
   """Builds the network on `images`; an input it cannot take is a UserError.
 
   A too small input either fails while the graph is built or leaves a
@@ -730,7 +731,7 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
       """One clone: its own batch, the network and its losses."""
       with tf.device(deploy_config.inputs_device()):
         images, labels = iterator.get_next()
-      logits, end_points = _call_network(network_fn, images, network_kwargs,
+      logits, end_points = call_network(network_fn, images, network_kwargs,
                                          config.model_name, image_size)
       onehot = tf.one_hot(labels, num_classes)
       if 'AuxLogits' in end_points:
@@ -753,6 +754,12 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
     else:
       moving_average_variables, variable_averages = None, None
 
+    schedule.log(schedule.describe(
+        dataset.num_samples, config.batch_size, config.num_clones,
+        config.num_epochs_per_decay, config.warmup_epochs,
+        config.max_number_of_steps, config.sync_replicas,
+        config.replicas_to_aggregate), config.learning_rate_decay_type,
+                 config.num_epochs_per_decay, config.warmup_epochs)
     with tf.device(deploy_config.optimizer_device()):
       learning_rate = configure_learning_rate(
           global_step, dataset.num_samples, config.batch_size,
@@ -887,7 +894,7 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
           while not sess.should_stop():
             loss = sess.run(train_tensor)
         except tf.errors.OutOfRangeError:
-          raise errors.UserError(_no_records_message(dataset))
+          raise errors.UserError(no_records_message(dataset))
         except tf.errors.InvalidArgumentError as e:
           message = input_pipeline.data_error_message(e)
           if message is None:
