@@ -358,6 +358,8 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
                read_lost], tf.bool),
           lambda: tf.constant(True)))
     else:
+      # (Checked after the training shuffle: an error upstream of the
+      # decode's ignore_errors would be taken for an undecodable record.)
       checks.extend([
           tf.debugging.Assert(tf.equal(undecodable, 0), [
               DATA_ERROR, 'Undecodable record', prev_index, 'in file',

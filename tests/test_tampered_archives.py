@@ -10,7 +10,6 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import io
 import os
 import tarfile
 
@@ -29,25 +28,6 @@ def _link(name, target, hard=False):
   info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
   info.linkname = target
   return info
-
-
-def _archive(members):
-  """tar.gz bytes; members: TarInfo links, ('dir', None) or ('file', bytes)."""
-  buf = io.BytesIO()
-  with tarfile.open(fileobj=buf, mode='w:gz') as tar:
-    for member in members:
-      if isinstance(member, tarfile.TarInfo):
-        tar.addfile(member)
-        continue
-      name, data = member
-      info = tarfile.TarInfo(name)
-      if data is None:
-        info.type = tarfile.DIRTYPE
-        tar.addfile(info)
-      else:
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-  return buf.getvalue()
 
 
 def _shapes(root):
@@ -103,7 +83,7 @@ def test_tampered_flowers_archive_is_refused(tmp_path, shape):
     members[0].type = tarfile.FIFOTYPE
   dataset_dir = os.path.join(root, 'ds')
   before = _snapshot(root, dataset_dir)
-  with dtu.LocalHTTPServer({flowers.ARCHIVE: _archive(members)}) as srv:
+  with dtu.LocalHTTPServer({flowers.ARCHIVE: dtu.tar_bytes(members)}) as srv:
     proc = util.run_script('download_and_convert_data.py', [
         '--dataset_name=flowers', '--dataset_dir=%s' % dataset_dir,
         '--mirror=%s' % srv.url], timeout=120)
@@ -125,7 +105,7 @@ def test_tampered_cifar10_archive_is_refused(tmp_path):
     f.write(VICTIM)
   members, named = _shapes(root)['chain']
   dataset_dir = os.path.join(root, 'ds')
-  with dtu.LocalHTTPServer({cifar10.ARCHIVE: _archive(members)}) as srv:
+  with dtu.LocalHTTPServer({cifar10.ARCHIVE: dtu.tar_bytes(members)}) as srv:
     proc = util.run_script('download_and_convert_data.py', [
         '--dataset_name=cifar10', '--dataset_dir=%s' % dataset_dir,
         '--mirror=%s' % srv.url], timeout=120)
