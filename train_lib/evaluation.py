@@ -111,7 +111,6 @@ class Evaluator(object):
     if not config.dataset_dir:
       raise errors.UserError('--dataset_dir is required')
     self._config = config
-    training.check_dataset_dir(config.dataset_dir)
     dataset = training.get_dataset(config.dataset_name,
                                    config.dataset_split_name,
                                    config.dataset_dir)

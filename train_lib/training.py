@@ -579,6 +579,9 @@ def get_dataset(name, split_name, dataset_dir):
   try:
     return dataset_factory.get_dataset(name, split_name, dataset_dir)
   except ValueError as e:
+    if not str(e).startswith('Unknown'):
+      # A missing or non-directory dataset_dir is why nothing matched.
+      check_dataset_dir(dataset_dir)
     raise errors.UserError(str(e))
 
 
@@ -611,7 +614,6 @@ def train(config):
   if config.job_name != 'ps':
     # Check names and data before anything else, so that a bad setting is
     # the only line the user sees.
-    check_dataset_dir(config.dataset_dir)
     dataset = get_dataset(config.dataset_name, config.dataset_split_name,
                           config.dataset_dir)
     num_classes = dataset.num_classes - config.labels_offset
