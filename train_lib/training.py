@@ -516,6 +516,7 @@ def _write_flags(train_dir, text):
 
 
 def no_records_message(split):
+  """The error for a split of which no record could be read and decoded."""
   files = list(split.files)
   return ('No record of split %r of dataset %r could be read and decoded: its '
           '%d record file(s) (%s%s) are empty or every record is bad; re-run '
