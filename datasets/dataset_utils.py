@@ -11,8 +11,9 @@ one place:
   a reader would pick up, and never clobbers a good file.
 * Downloads check the size against the server's Content-Length and, for the
   upstream archives, a known SHA-256; an interrupted download resumes.
-* Archives from the network are untrusted: tar members that would land outside
-  the target directory are refused, and pickles are read with an unpickler that
+* Archives from the network are untrusted: only regular files and
+  directories inside the target directory are extracted (links and special
+  files are refused), and pickles are read with an unpickler that
   only admits the numpy types real CIFAR batches contain.
 
 Typical use:
@@ -32,13 +33,16 @@ from __future__ import division
 from __future__ import print_function
 
 import contextlib
+import fnmatch
 import glob
 import hashlib
 import io
 import json
 import os
 import pickle
+import re
 import shutil
+import struct
 import sys
 import tarfile
 import urllib.error
@@ -243,6 +247,78 @@ class AtomicTFRecordWriter(object):
     return False
 
 
+def count_records(path):
+  """Counts the records of a TFRecord file from its framing, or returns None.
+
+  Reads only the 12-byte headers (length + its CRC) and seeks over the data,
+  so it is fast on large shards. None if the file is missing or does not
+  end exactly after a whole record (truncated).
+  """
+  try:
+    size = os.path.getsize(path)
+    count, offset = 0, 0
+    with open(path, 'rb') as f:
+      while offset < size:
+        header = f.read(12)
+        if len(header) < 12:
+          return None
+        length = struct.unpack('<Q', header[:8])[0]
+        offset += 12 + length + 4
+        if offset > size:
+          return None
+        f.seek(offset)
+        count += 1
+  except OSError:
+    return None
+  return count
+
+
+class Progress(object):
+  """Logs 'done of total' lines at most every `every_secs` (and at the end).
+
+  Attributes:
+    last_line: the last line logged (for tests).
+  """
+
+  def __init__(self, what, total_units, total_items, unit='shards',
+               items='images', every_secs=30.0, clock=None, log_fn=None):
+    import time  # pylint: disable=g-import-not-at-top
+    self._clock = clock or time.time
+    self._log = log_fn or logging.info
+    self._what, self._unit, self._items = what, unit, items
+    self._total_units, self._total_items = total_units, total_items
+    self._start = self._last = self._clock()
+    self._every = every_secs
+    self.units = self.items = 0
+    self._items_at_start = 0
+    self.last_line = None
+
+  def start_from(self, units, items):
+    """Counts work already done (kept from an earlier run) as done."""
+    self.units, self.items = units, items
+    self._items_at_start = items
+
+  def add(self, units=0, items=0, force=False):
+    self.units += units
+    self.items += items
+    self.maybe_log(force=force)
+
+  def maybe_log(self, force=False):
+    now = self._clock()
+    if not force and now - self._last < self._every:
+      return
+    self._last = now
+    elapsed = max(now - self._start, 1e-9)
+    rate = (self.items - self._items_at_start) / elapsed
+    left = self._total_items - self.items
+    eta = ('%.0f s' % (left / rate)) if rate > 0 else 'unknown'
+    self.last_line = ('%s: %d/%d %s, %d/%d %s done, %.1f %s/s, time left %s'
+                      % (self._what, self.units, self._total_units,
+                         self._unit, self.items, self._total_items,
+                         self._items, rate, self._items, eta))
+    self._log(self.last_line)
+
+
 def shard_filename(dataset_dir, pattern, split_name, shard_id, num_shards):
   """Returns `dataset_dir/<pattern with split and shard>`.
 
@@ -297,13 +373,20 @@ def has_labels(dataset_dir, filename=LABELS_FILENAME):
 def read_label_file(dataset_dir, filename=LABELS_FILENAME):
   """Reads `labels.txt` (lines `id:name`) into a dict id -> name."""
   labels_to_class_names = {}
-  with open(os.path.join(dataset_dir, filename)) as f:
-    for line in f:
+  path = os.path.join(dataset_dir, filename)
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
       line = line.rstrip('\n')
       if not line:
         continue
-      index = line.index(':')
-      labels_to_class_names[int(line[:index])] = line[index + 1:]
+      label, sep, name = line.partition(':')
+      try:
+        labels_to_class_names[int(label)] = name
+      except ValueError:
+        sep = ''
+      if not sep:
+        raise ValueError('%s line %d is %r, not "id:name"; re-run the '
+                         'conversion or fix the file' % (path, number, line))
   return labels_to_class_names
 
 
@@ -332,7 +415,16 @@ def read_metadata(dataset_dir):
   if not os.path.isfile(path):
     return None
   with open(path) as f:
-    return json.load(f)
+    try:
+      info = json.load(f)
+    except ValueError as e:
+      raise ValueError('%s is not valid JSON (%s); re-run the conversion' %
+                       (path, e))
+  if not isinstance(info, dict) or not isinstance(info.get('splits', {}),
+                                                  dict):
+    raise ValueError('%s does not describe a dataset (no "splits" mapping); '
+                     're-run the conversion' % path)
+  return info
 
 
 def dataset_is_complete(dataset_dir, name):
@@ -347,6 +439,55 @@ def dataset_is_complete(dataset_dir, name):
     if size and not glob.glob(pattern):
       return False
   return True
+
+
+_SHARD_RE = re.compile(r'^(.*)-(\d{5})-of-(\d{5})([^/]*)$')
+
+
+def incomplete_conversion(files, dataset_dir=None, file_pattern=None):
+  """Says why `files` look like an unfinished conversion, or returns None.
+
+  Args:
+    files: the record files of one split.
+    dataset_dir: their directory (for the temporaries and the markers), or
+      None to check only the shard sets.
+    file_pattern: the split's glob, to match leftover temporaries.
+
+  Returns:
+    None if complete, else a short reason naming the missing file(s).
+    Sharded splits also need `metadata.json` (or, as Slim's converters
+    write it last, `labels.txt`) in `dataset_dir`.
+  """
+  sets = {}
+  for path in files:
+    match = _SHARD_RE.match(path)
+    if match:
+      prefix, shard, num, suffix = match.groups()
+      sets.setdefault((prefix, num, suffix), set()).add(int(shard))
+  for (prefix, num, suffix), have in sorted(sets.items()):
+    missing = sorted(set(range(int(num))) - have)
+    if missing:
+      return '%d of its %s shards are missing, first %s-%05d-of-%s%s' % (
+          len(missing), int(num), prefix, missing[0], num, suffix)
+  if not dataset_dir:
+    return None
+  if file_pattern:
+    pattern = os.path.basename(file_pattern)
+    for tmp in glob.glob(os.path.join(dataset_dir, '.*' + TMP_SUFFIX)):
+      name = os.path.basename(tmp)[1:-len(TMP_SUFFIX)]
+      if fnmatch.fnmatch(name, pattern):
+        return 'a shard was being written when the converter stopped (%s)' % (
+            tmp)
+  # Sharded splits are written one shard at a time: only the marker says
+  # the last one was. (A single-file split is itself written atomically.)
+  if sets and not (os.path.isfile(os.path.join(dataset_dir,
+                                               METADATA_FILENAME)) or
+                   has_labels(dataset_dir)):
+    return ('%s, which the converter writes last, is missing from %s (for '
+            'complete records from another tool, add %s with one "id:name" '
+            'line per class)' % (METADATA_FILENAME, dataset_dir,
+                                 LABELS_FILENAME))
+  return None
 
 
 # ---------------------------------------------------------------------------
@@ -473,10 +614,13 @@ def _within(root, path):
 
 
 def check_tar_members(tar, target_dir):
-  """Raises ValueError naming the first member that would escape target_dir.
+  """Raises ValueError naming the first member that is not safe to extract.
 
-  Refused: absolute names, names with a `..` component, device/FIFO members,
-  and symbolic or hard links whose target is absolute or resolves outside.
+  Only regular files and directories are admitted: the datasets we convert
+  contain no links, and a link (symbolic or hard, to an absolute or relative
+  target, or through an earlier link whose text looks harmless) is how a
+  tampered archive writes outside `target_dir`. Also refused: absolute names,
+  names with a `..` component, devices and FIFOs.
   """
   for member in tar.getmembers():
     name = member.name
@@ -484,44 +628,57 @@ def check_tar_members(tar, target_dir):
     if name.startswith(('/', '\\')) or os.path.isabs(name) or '..' in parts:
       raise ValueError('Refusing archive member %r: absolute path or ".." '
                        'component' % name)
+    if member.issym() or member.islnk():
+      raise ValueError('Refusing archive member %r: it is a %s link (to %r); '
+                       'dataset archives hold only files and directories' %
+                       (name, 'symbolic' if member.issym() else 'hard',
+                        member.linkname))
+    if not (member.isfile() or member.isdir()):
+      raise ValueError('Refusing archive member %r: not a regular file or '
+                       'directory (device, FIFO or other special file)' % name)
     if not _within(target_dir, os.path.join(target_dir, name)):
       raise ValueError('Refusing archive member %r: it resolves outside %s' %
                        (name, target_dir))
-    if member.isdev() or member.isfifo():
-      raise ValueError('Refusing archive member %r: device or FIFO' % name)
-    if member.issym() or member.islnk():
-      link = member.linkname
-      if os.path.isabs(link):
-        raise ValueError('Refusing archive member %r: link to absolute path '
-                         '%r' % (name, link))
-      base = os.path.dirname(name) if member.issym() else ''
-      dest = os.path.normpath(os.path.join(target_dir, base, link))
-      if not _within(target_dir, dest) or '..' in os.path.normpath(
-          os.path.join(base, link)).split(os.sep):
-        raise ValueError('Refusing archive member %r: link %r points outside '
-                         'the target directory' % (name, link))
 
 
 def safe_extract_tar(archive_path, target_dir):
-  """Extracts a tar archive after checking every member with check_tar_members.
+  """Extracts a tar archive of regular files and directories only.
 
-  Members are checked before anything is written, and each path is checked
-  again at extraction time so a link extracted earlier cannot redirect a later
-  member outside `target_dir`.
+  Every member is checked with `check_tar_members` before anything is
+  written; at extraction each destination is resolved again against the real
+  filesystem (`os.path.realpath`), so nothing already on disk can redirect a
+  member outside `target_dir`. On any refusal the partial extraction is
+  removed (`target_dir` itself if this call created it).
 
   Raises:
-    ValueError: a member would escape `target_dir`; nothing is extracted.
+    ValueError: naming a member that is a link or special file, or would
+      land outside `target_dir`.
   """
-  if not os.path.isdir(target_dir):
+  created = not os.path.isdir(target_dir)
+  if created:
     os.makedirs(target_dir)
-  with tarfile.open(archive_path) as tar:
-    check_tar_members(tar, target_dir)
-    for member in tar.getmembers():
-      dest = os.path.join(target_dir, member.name)
-      if not _within(target_dir, os.path.dirname(dest) or target_dir):
-        raise ValueError('Refusing archive member %r: its directory resolves '
-                         'outside %s' % (member.name, target_dir))
-      tar.extract(member, target_dir, set_attrs=False)
+  extracted = []
+  try:
+    with tarfile.open(archive_path) as tar:
+      check_tar_members(tar, target_dir)
+      for member in tar.getmembers():
+        dest = os.path.join(target_dir, member.name)
+        if (os.path.islink(dest) or not _within(target_dir, dest) or
+            not _within(target_dir, os.path.dirname(dest) or target_dir)):
+          raise ValueError('Refusing archive member %r: it resolves outside '
+                           '%s' % (member.name, target_dir))
+        tar.extract(member, target_dir, set_attrs=False)
+        extracted.append(dest)
+  except BaseException:
+    if created:
+      shutil.rmtree(target_dir, ignore_errors=True)
+    else:
+      for path in reversed(extracted):
+        if os.path.isdir(path) and not os.path.islink(path):
+          shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+          os.remove(path)
+    raise
 
 
 # Exactly the globals a CIFAR python batch (a numpy array in a dict) needs.

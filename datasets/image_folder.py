@@ -121,10 +121,14 @@ def run(dataset_dir, source_dir, validation_fraction=0.1):
     skipped.append(path)
   sizes = {}
   written = set()
-  for split_name, split in sorted(
-      split_images(images, validation_fraction).items()):
+  splits = split_images(images, validation_fraction)
+  progress = dataset_utils.Progress(
+      'Converting %s' % source_dir, len(splits),
+      sum(len(split) for split in splits.values()), unit='splits')
+  for split_name, split in sorted(splits.items()):
     examples = []
     for path, class_name in split:
+      progress.add(0, 1)
       with open(path, 'rb') as f:
         data = f.read()
       try:
@@ -137,11 +141,13 @@ def run(dataset_dir, source_dir, validation_fraction=0.1):
         logging.info('%s: %s', path, note)
       examples.append(dataset_utils.image_to_tfexample(
           data, fmt, height, width, class_ids[class_name]).SerializeToString())
+    progress.add(1, 0)
     sizes[split_name] = len(examples)
     if examples:
       num_shards = max(1, int(math.ceil(len(examples) / _IMAGES_PER_SHARD)))
       written.update(dataset_utils.write_sharded(
           examples, dataset_dir, _SHARD_PATTERN, split_name, num_shards))
+  progress.maybe_log(force=True)
   if not sizes.get('train'):
     raise ValueError('No usable image under --source_dir %r (%d skipped)' %
                      (source_dir, len(skipped)))

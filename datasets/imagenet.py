@@ -60,6 +60,8 @@ SYNSETS_FILE = 'imagenet_lsvrc_2015_synsets.txt'
 METADATA_FILE = 'imagenet_metadata.txt'
 BOUNDING_BOX_FILE = 'imagenet_2012_bounding_boxes.csv'
 _SHARD_PATTERN = '%(split)s-%(shard)05d-of-%(num)05d'
+# A progress line at least this often (seconds).
+_PROGRESS_SECS = 30
 _SEED = 12345  # Slim's shuffle seed.
 _EXTENSIONS = ('.jpeg', '.jpg', '.png')
 
@@ -257,12 +259,40 @@ def run(dataset_dir, source_dir, train_shards=TRAIN_SHARDS,
       tasks.append((dataset_utils.shard_filename(
           dataset_dir, _SHARD_PATTERN, split_name, shard, num_shards),
                     items[lo:hi]))
+  # A rerun keeps every shard an earlier run finished: checked, not assumed
+  # (its record count must be the plan's; a shard with skipped images is
+  # redone, which costs only that shard).
+  results, todo = [], []
+  for path, items in tasks:
+    if dataset_utils.count_records(path) == len(items):
+      results.append((path, len(items), [], []))
+    else:
+      todo.append((path, items))
+  progress = dataset_utils.Progress(
+      'Converting ImageNet', len(tasks), sum(len(i) for _, i in tasks))
+  if results:
+    logging.info('Keeping %d of %d shards already complete in %s; converting '
+                 'the other %d', len(results), len(tasks), dataset_dir,
+                 len(todo))
+    progress.start_from(len(results), sum(r[1] for r in results))
   if num_workers == 1:
-    results = [_process_shard(t) for t in tasks]
-  else:
+    for task in todo:
+      results.append(_process_shard(task))
+      progress.add(1, len(task[1]))
+  elif todo:
     # 'spawn': forking a process that has run TensorFlow can deadlock.
     with multiprocessing.get_context('spawn').Pool(num_workers) as pool:
-      results = pool.map(_process_shard, tasks, chunksize=1)
+      pending = pool.imap_unordered(_process_shard, todo, chunksize=1)
+      planned = {path: len(items) for path, items in todo}
+      while len(results) < len(tasks):
+        try:
+          result = pending.next(timeout=_PROGRESS_SECS)
+        except multiprocessing.TimeoutError:
+          progress.maybe_log(force=True)  # A line at least this often.
+          continue
+        results.append(result)
+        progress.add(1, planned[result[0]])
+  progress.maybe_log(force=True)
   sizes = {'train': 0, 'validation': 0}
   skipped = []
   for path, count, notes, bad in results:

@@ -39,16 +39,22 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import re
 import threading
 
 import numpy as np
 import tensorflow.compat.v1 as tf
 from absl import logging
 
+from datasets import dataset_utils
+
 _READ_BUFFER_BYTES = 8 << 20
 _MIN_SHUFFLE_BUFFER = 1024
 # File name of the end-of-stream sentinel record (no real file has it).
 _SENTINEL = '<end of records>'
+_MAX_RECORDS = np.iinfo(np.int64).max
+# First item of every data check's message: `data_error_message` finds it.
+DATA_ERROR = 'Bad input data:'
 
 
 def _sentinel_record():
@@ -125,12 +131,13 @@ class BadRecordCounter(object):
     self.count = 0
     self.read_errors = 0
 
-  def skip(self, filename, index, undecodable, unreadable):
+  def skip(self, filename, index, undecodable, read_filename, read_index,
+           unreadable):
     """Counts skipped records and logs where they were.
 
     Called through tf.py_function with tensors: `undecodable` records ending
-    with record `index` of `filename`, or `unreadable` corrupt data after it.
-    Returns True.
+    with record `index` of `filename`, and `unreadable` corrupt data after
+    record `read_index` of `read_filename`. Returns True.
     """
     undecodable = int(undecodable.numpy())
     unreadable = int(unreadable.numpy())
@@ -138,16 +145,64 @@ class BadRecordCounter(object):
       self.count += undecodable
       self.read_errors += unreadable
       count = self.count
-    name = filename.numpy().decode('utf-8', 'replace')
     if undecodable:
       logging.warning('Skipped %d undecodable record(s), the last being '
                       'record %d of %s (%d skipped so far)', undecodable,
-                      int(index.numpy()), name, count)
+                      int(index.numpy()),
+                      filename.numpy().decode('utf-8', 'replace'), count)
     if unreadable:
       logging.warning('Skipped corrupt TFRecord data after record %d of %s; '
-                      'the rest of that file is lost', int(index.numpy()),
-                      name)
+                      'the rest of that file is lost', int(read_index.numpy()),
+                      read_filename.numpy().decode('utf-8', 'replace'))
     return np.bool_(True)
+
+
+def data_error_message(error):
+  """The one-line message of a failed data check, or None for other errors.
+
+  Args:
+    error: a `tf.errors.OpError` raised while running the pipeline.
+
+  Returns:
+    e.g. 'Undecodable record 2 in file /data/x.tfrecord - pass
+    --skip_bad_records to skip such records', or None if `error` is not
+    one of this pipeline's checks (a real bug keeps its traceback).
+  """
+  message = getattr(error, 'message', None) or str(error)
+  if DATA_ERROR not in message:
+    return None
+  # Assert prints its data as "[item] [item] ...", then node details.
+  body = message[message.index(DATA_ERROR) + len(DATA_ERROR):]
+  body = body.split('\n')[0]
+  items = re.findall(r'\[(.*?)\](?= \[|$|\s)', body)
+  return ' '.join(item.strip() for item in items if item.strip()) or body
+
+
+def check_split_is_complete(split):
+  """Raises ValueError if `split`'s files look like an unfinished conversion.
+
+  Checks that every shard of each `-NNNNN-of-NNNNN` set exists, that no
+  converter temporary of the split is left over, and that the converter's
+  completion marker (`metadata.json`, written last; `labels.txt` for Slim's
+  own converters) is present.
+
+  Args:
+    split: a `dataset_factory.DatasetSplit` (uses `files`, `dataset_dir`,
+      `file_pattern`, `name`).
+
+  Raises:
+    ValueError: naming what is missing and how to redo the conversion.
+  """
+  problem = dataset_utils.incomplete_conversion(
+      list(split.files), getattr(split, 'dataset_dir', None),
+      getattr(split, 'file_pattern', None))
+  if problem:
+    name = getattr(split, 'name', '?')
+    raise ValueError(
+        'Split %r of dataset %r is incomplete: %s. The conversion did not '
+        'finish: re-run download_and_convert_data.py --dataset_name=%s '
+        '--dataset_dir=%s' % (split.split_name, name, problem, name,
+                              getattr(split, 'dataset_dir', '?')))
 
 
 def _image_size(image_size):
@@ -202,17 +257,37 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
   if not files:
     raise ValueError('Split %r of %r has no record files' %
                      (split.split_name, split.name))
+  check_split_is_complete(split)
   channels = split.channels
+  num_classes = getattr(split, 'num_classes', None)
 
   def read_file(filename):
+    # Each record gets its position in the file from a zipped counter; a
+    # TFRecord read error (truncated or corrupt data) also takes a position,
+    # so after ignore_errors it shows as a gap, found within this file, so
+    # the error names the file and the last good record even after the
+    # training shuffle. (After a read error TFRecordDataset ends the file.)
+    # A trailer that always decodes closes each file, so an error at its end
+    # is seen too.
     records = tf.data.TFRecordDataset(filename, buffer_size=_READ_BUFFER_BYTES)
-    return records.enumerate().map(
-        lambda index, record: (record, filename, index))
+    records = records.map(lambda r: (r, False)).concatenate(
+        tf.data.Dataset.from_tensors((tf.constant(_sentinel_record()),
+                                      tf.constant(True))))
+    numbered = tf.data.Dataset.zip((tf.data.Dataset.range(_MAX_RECORDS),
+                                    records))
+    numbered = numbered.apply(tf.data.experimental.ignore_errors())
+
+    def mark_read_errors(prev_pos, element):
+      pos, (record, is_trailer) = element
+      return pos, (record, filename, pos, is_trailer, pos - prev_pos - 1,
+                   prev_pos)
+
+    return numbered.apply(tf.data.experimental.scan(
+        tf.constant(-1, tf.int64), mark_read_errors))
 
   ds = tf.data.Dataset.from_tensor_slices(files)
   if is_training:
     ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.repeat(num_epochs)
     # The experimental op, not interleave(num_parallel_calls=...): with TF
     # 1.15 the latter over these per-file datasets can crash (SIGSEGV) when
     # the session closes while an endless pipeline is still reading.
@@ -220,72 +295,92 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
         read_file, cycle_length=num_readers, block_length=1, sloppy=False))
     ds = ds.shuffle(max(20 * batch_size, _MIN_SHUFFLE_BUFFER), seed=seed)
   else:
-    if num_epochs:
-      ds = ds.repeat(num_epochs)
     ds = ds.flat_map(read_file)  # Sorted files, each in order.
 
-  # Bad records are found without stopping the pipeline: every record gets a
-  # stream position `seq` and the (file, index) of the record before it;
-  # decoding runs in a parallel, order-keeping map followed by ignore_errors;
-  # a gap in `seq` then means the records just before were dropped, and the
-  # element after the gap names the last of them. A sentinel record that
-  # always decodes closes the stream so a bad last record is seen too.
-  # A corrupt file (TFRecord CRC error) also leaves a gap, but its record
-  # never reaches the first scan; `seen` tells the two cases apart.
+  # Undecodable records are found without stopping the pipeline: every
+  # element gets a stream position `seq` and the (file, index) of the one
+  # before it; decoding runs in a parallel, order-keeping map followed by
+  # ignore_errors; a gap in `seq` then means the records just before were
+  # dropped, and the element after the gap names the last of them. A
+  # sentinel that always decodes closes the epoch so a bad last record is
+  # seen too. The whole check runs once per epoch, and the epochs are
+  # repeated after it: a split with no usable record then ends the stream
+  # (tf.data's repeat stops on an empty epoch) instead of spinning forever.
   ds = ds.concatenate(tf.data.Dataset.from_tensors(
       (tf.constant(_sentinel_record()), tf.constant(_SENTINEL),
+       tf.constant(-1, tf.int64), tf.constant(True), tf.constant(0, tf.int64),
        tf.constant(-1, tf.int64))))
   ds = ds.enumerate()
 
   def remember_previous(state, element):
-    seen, prev_filename, prev_index = state
-    seq, (record, filename, index) = element
-    # seq - seen: records lost to read errors before this one.
-    return ((seen + 1, filename, index),
-            (record, filename, seq, seq - seen, prev_filename, prev_index))
+    prev_filename, prev_index = state
+    seq, (record, filename, index, is_trailer, read_lost,
+          read_prev) = element
+    return ((filename, index),
+            (record, filename, index, is_trailer, read_lost, read_prev, seq,
+             prev_filename, prev_index))
 
   ds = ds.apply(tf.data.experimental.scan(
-      (tf.constant(0, tf.int64), tf.constant(''), tf.constant(-1, tf.int64)),
-      remember_previous))
+      (tf.constant(''), tf.constant(-1, tf.int64)), remember_previous))
 
-  def decode(record, filename, seq, read_lost, prev_filename, prev_index):
+  def decode(record, filename, index, is_trailer, read_lost, read_prev, seq,
+             prev_filename, prev_index):
     image, label = decode_example(record, channels)
-    return image, label, filename, seq, read_lost, prev_filename, prev_index
+    return (image, label, filename, index, is_trailer, read_lost, read_prev,
+            seq, prev_filename, prev_index)
 
   ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
   ds = ds.apply(tf.data.experimental.ignore_errors())
 
   counter = BadRecordCounter() if skip_bad_records else None
 
-  def count_missing(state, element):
+  def count_missing(expected, element):
     # Also checks (or counts) right here: one sequential step, not three.
-    expected, read_lost_before = state
-    image, label, filename, seq, read_lost, prev_filename, prev_index = element
-    unreadable = read_lost - read_lost_before
-    undecodable = seq - expected - unreadable
+    (image, label, filename, index, is_trailer, read_lost, read_prev, seq,
+     prev_filename, prev_index) = element
+    undecodable = seq - expected
+    checks = []
+    if num_classes is not None:
+      checks.append(tf.debugging.Assert(
+          tf.logical_or(is_trailer, tf.logical_and(
+              label >= labels_offset, label < num_classes)), [
+                  DATA_ERROR, 'Label', label, 'of record', index, 'in file',
+                  filename, 'is outside %d..%d (the dataset has %d classes%s)'
+                  % (labels_offset, num_classes - 1, num_classes,
+                     ', --labels_offset=%d' % labels_offset
+                     if labels_offset else '')]))
     if skip_bad_records:
-      checks = [tf.cond(
-          undecodable + unreadable > 0,
+      checks.append(tf.cond(
+          undecodable + read_lost > 0,
           lambda: tf.py_function(
               counter.skip,
-              [prev_filename, prev_index, undecodable, unreadable], tf.bool),
-          lambda: tf.constant(True))]
+              [prev_filename, prev_index, undecodable, filename, read_prev,
+               read_lost], tf.bool),
+          lambda: tf.constant(True)))
     else:
-      checks = [
+      # (Checked after the training shuffle: an error upstream of the
+      # decode's ignore_errors would be taken for an undecodable record.)
+      checks.extend([
           tf.debugging.Assert(tf.equal(undecodable, 0), [
-              'Undecodable record', prev_index, 'in file', prev_filename,
+              DATA_ERROR, 'Undecodable record', prev_index, 'in file',
+              prev_filename,
               '- pass --skip_bad_records to skip such records']),
-          tf.debugging.Assert(tf.equal(unreadable, 0), [
-              'Corrupt record data (TFRecord read error) after record',
-              prev_index, 'of file', prev_filename,
-              '- pass --skip_bad_records to skip the rest of such a file'])]
+          tf.debugging.Assert(tf.equal(read_lost, 0), [
+              DATA_ERROR,
+              'Corrupt record data (TFRecord read error) after '
+              'record', read_prev, 'of file', filename,
+              '- pass --skip_bad_records to skip the rest of such a file'])])
     with tf.control_dependencies(checks):
-      return (seq + 1, read_lost), (tf.identity(image), label, filename)
+      return seq + 1, (tf.identity(image), label, filename, is_trailer)
 
-  ds = ds.apply(tf.data.experimental.scan(
-      (tf.constant(0, tf.int64), tf.constant(0, tf.int64)), count_missing))
-  ds = ds.filter(lambda image, label, filename: tf.not_equal(filename,
-                                                            _SENTINEL))
+  ds = ds.apply(tf.data.experimental.scan(tf.constant(0, tf.int64),
+                                          count_missing))
+  ds = ds.filter(lambda image, label, filename, is_trailer:
+                 tf.logical_not(is_trailer))
+  ds = ds.map(lambda image, label, filename, is_trailer:
+              (image, label, filename))
+  if is_training or num_epochs:
+    ds = ds.repeat(num_epochs)
 
   def preprocess(image, label, filename):
     del filename

@@ -28,7 +28,7 @@ def _identity(image, height, width):
 def _split(files, channels=3):
   return dataset_factory.DatasetSplit(
       name='toy', split_name='train', dataset_dir=os.path.dirname(files[0]),
-      file_pattern='*', files=sorted(files), num_samples=0, num_classes=10,
+      file_pattern='*', files=sorted(files), num_samples=0, num_classes=11,
       labels_to_names=None, channels=channels)
 
 

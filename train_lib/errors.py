@@ -1,4 +1,11 @@
-"""Exceptions the command-line scripts report as a one-line error."""
+"""Exceptions the command-line scripts report as a one-line error.
+
+`exit_on_user_error` is every script's boundary: a `UserError`, a failed
+input-data check of the pipeline, and the file-system and checkpoint errors
+a user can cause (missing, unreadable, truncated or unwritable files) become
+one line on stderr and exit status 1. Anything else is a bug and keeps its
+traceback.
+"""
 
 from __future__ import absolute_import
 from __future__ import division
@@ -19,8 +26,50 @@ class TrainingDivergedError(UserError):
   """The loss or a variable became NaN or Inf; nothing non-finite was saved."""
 
 
+def _first_line(text):
+  for line in str(text).splitlines():
+    if line.strip():
+      return line.strip()
+  return str(text).strip()
+
+
+def user_message(error):
+  """The one-line message of an error the user can fix, or None for a bug.
+
+  Args:
+    error: an exception.
+
+  Returns:
+    The message for `UserError`s, the pipeline's data checks, OSErrors
+    (naming the file) and TensorFlow's not-found / permission / data-loss /
+    failed-precondition errors (file problems); None otherwise.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
+  if isinstance(error, UserError):
+    return ' '.join(str(error).split('\n'))
+  if isinstance(error, tf.errors.OpError):
+    data = input_pipeline.data_error_message(error)
+    if data:
+      return data
+    if isinstance(error, (tf.errors.NotFoundError,
+                          tf.errors.PermissionDeniedError,
+                          tf.errors.DataLossError,
+                          tf.errors.FailedPreconditionError)):
+      return _first_line(error.message)
+    return None
+  if isinstance(error, EnvironmentError):  # OSError, IOError.
+    if error.filename:
+      return '%s: %s' % (error.filename, error.strerror or error)
+    return _first_line(error)
+  return None
+
+
 def exit_on_user_error(fn, prog):
-  """Runs `fn()`; on `UserError` prints one line to stderr and exits 1.
+  """Runs `fn()`; on an error the user can fix prints one line and exits 1.
+
+  See `user_message` for which errors; any other exception propagates with
+  its traceback.
 
   Args:
     fn: callable without arguments.
@@ -31,7 +80,10 @@ def exit_on_user_error(fn, prog):
   """
   try:
     return fn()
-  except UserError as e:
-    sys.stderr.write('%s: error: %s\n' % (prog, ' '.join(str(e).split('\n'))))
+  except Exception as e:  # pylint: disable=broad-except
+    message = user_message(e)
+    if message is None:
+      raise
+    sys.stderr.write('%s: error: %s\n' % (prog, message))
     sys.stderr.flush()
     sys.exit(1)

@@ -50,6 +50,8 @@ ACCURACY = 'eval/Accuracy'
 RECALL_5 = 'eval/Recall_5'
 TOP1_ERROR = 'eval/Top1_error'
 TOP5_ERROR = 'eval/Top5_error'
+# Seconds between 'Evaluation [k/N]' progress lines (and the first and last).
+_PROGRESS_SECS = 10
 
 
 @dataclasses.dataclass
@@ -71,6 +73,7 @@ class EvalConfig(object):
   eval_image_size: typing.Optional[int] = None
   quantize: bool = False
   use_grayscale: bool = False
+  skip_bad_records: bool = False
   attention_module: typing.Optional[str] = None
   reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
   # Not a flag: extra keyword arguments for the network builder.
@@ -112,6 +115,7 @@ class Evaluator(object):
                                    config.dataset_split_name,
                                    config.dataset_dir)
     self.num_samples = dataset.num_samples
+    self._dataset = dataset
     num_classes = dataset.num_classes - config.labels_offset
     self._graph = tf.Graph()
     with self._graph.as_default():
@@ -133,10 +137,13 @@ class Evaluator(object):
             dataset, preprocess_fn, config.batch_size, image_size,
             is_training=False,
             num_preprocessing_threads=config.num_preprocessing_threads,
-            labels_offset=config.labels_offset, num_epochs=1)
+            labels_offset=config.labels_offset, num_epochs=1,
+            skip_bad_records=config.skip_bad_records)
         self._iterator = tf.data.make_initializable_iterator(ds)
         images, labels = self._iterator.get_next()
-      logits, _ = network_fn(images, **(config.network_kwargs or {}))
+      logits, _ = training.call_network(
+          network_fn, images, config.network_kwargs or {}, config.model_name,
+          image_size)
       predictions = tf.argmax(logits, 1)
       k = 5
       with tf.variable_scope('eval_metrics') as scope:
@@ -212,14 +219,30 @@ class Evaluator(object):
       self._saver.restore(sess, checkpoint)
       sess.run([self._iterator.initializer, self._metric_init])
       batches = 0
+      last_report = time.time()
       while batches < max_batches:
         try:
           sess.run(self._update)
         except tf.errors.OutOfRangeError:
           break
+        except tf.errors.InvalidArgumentError as e:
+          message = input_pipeline.data_error_message(e)
+          if message is None:
+            raise
+          raise errors.UserError(message)
         batches += 1
+        now = time.time()
+        if (now - last_report >= _PROGRESS_SECS or batches == max_batches or
+            batches == 1):
+          last_report = now
+          logging.info('Evaluation [%d/%d] %.1f images/s', batches,
+                       max_batches, batches * config.batch_size /
+                       max(now - start, 1e-9))
       values = sess.run(self._values)
       num_examples = int(sess.run(self._count))
+    if not num_examples:
+      raise errors.UserError(
+          training.no_records_message(self._dataset))
     step = _checkpoint_step(checkpoint)
     metrics = collections.OrderedDict()
     metrics[ACCURACY] = float(values[ACCURACY])

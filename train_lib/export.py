@@ -32,6 +32,7 @@ import tf_slim as slim
 
 from datasets import dataset_factory
 from nets import attention
+from train_lib import checkpoints
 from train_lib import errors
 from train_lib import finetune
 from train_lib import training
@@ -112,12 +113,16 @@ def export_inference_graph(model_name, num_classes, output_file,
 
 def _atomic_write(path, data, binary):
   dirname = os.path.dirname(path)
-  if dirname:
-    tf.gfile.MakeDirs(dirname)
-  tmp = path + '.tmp'
-  with tf.gfile.GFile(tmp, 'wb' if binary else 'w') as f:
-    f.write(data)
-  tf.gfile.Rename(tmp, path, overwrite=True)
+  try:
+    if dirname:
+      tf.gfile.MakeDirs(dirname)
+    tmp = path + '.tmp'
+    with tf.gfile.GFile(tmp, 'wb' if binary else 'w') as f:
+      f.write(data)
+    tf.gfile.Rename(tmp, path, overwrite=True)
+  except (tf.errors.OpError, OSError) as e:
+    raise errors.UserError('Cannot write --output_file=%s: %s' %
+                           (path, checkpoints.first_line(e)))
 
 
 def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
@@ -183,6 +188,10 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
       to_restore = averages.variables_to_restore(slim.get_model_variables())
     else:
       to_restore = {v.op.name: v for v in slim.get_model_variables()}
+    checkpoints.check_variables(
+        to_restore, checkpoint, 'export',
+        hint=' (check --model_name, --attention_module, --dataset_name, '
+        '--labels_offset and --moving_average_decay)')
     saver = tf.train.Saver(to_restore)
     signature = tf.saved_model.signature_def_utils.predict_signature_def(
         inputs={SIGNATURE_INPUT: image_bytes},

@@ -46,6 +46,7 @@ import re
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from train_lib import checkpoints
 from train_lib import errors
 
 # The SE gate value `se_identity_init` starts with.
@@ -70,21 +71,27 @@ def is_se_variable(name):
 
 
 def resolve_checkpoint(path):
-  """Returns the checkpoint file of `path` (a file prefix, or a directory).
+  """Returns the checkpoint prefix of `path` (a prefix, its `.index` or
+  `.data-*` file, or a directory: its latest readable checkpoint).
 
   Raises:
-    errors.UserError: if there is no such checkpoint.
+    errors.UserError: if there is no such checkpoint, or its files are
+      missing or unreadable (e.g. a truncated `.data` file).
   """
   if not path:
     raise errors.UserError('No checkpoint path given')
   if tf.gfile.IsDirectory(path):
-    latest = tf.train.latest_checkpoint(path)
+    latest = checkpoints.restorable(path)
     if not latest:
       raise errors.UserError('No checkpoint found in directory %s' % path)
     return latest
-  if not (tf.gfile.Exists(path + '.index') or tf.gfile.Exists(path)):
+  path = checkpoints.checkpoint_prefix(path)
+  if not tf.gfile.Exists(path + '.index'):
     raise errors.UserError('Checkpoint %s does not exist (expected %s.index)'
                            % (path, path))
+  reason = checkpoints.why_unreadable(path)
+  if reason:
+    raise errors.UserError('Checkpoint %s is unreadable: %s' % (path, reason))
   return path
 
 
@@ -152,6 +159,13 @@ def plan_warm_start(variables, checkpoint_path, exclude_scopes=None,
           '(1000 vs 1001 ImageNet classes) and --model_name.' %
           (name, model_shape, list(shapes[name]), checkpoint))
     restore[name] = var
+  if not restore:
+    raise errors.UserError(
+        'Checkpoint %s holds none of the model\'s %d variables (it has %d '
+        'others); check --model_name and --checkpoint_path%s' %
+        (checkpoint, len(variables), len(shapes),
+         ' (--ignore_missing_vars would start every variable fresh)'
+         if ignore_missing_vars else ''))
   if missing and not ignore_missing_vars:
     raise errors.UserError(
         '%d model variables are missing from checkpoint %s (first: %s); pass '

@@ -82,8 +82,7 @@ def define_data_flags(split_default, batch_default, image_size_flag,
     split_default: default of --dataset_split_name ('train' or 'test').
     batch_default: default of --batch_size (32 train, 100 eval).
     image_size_flag: 'train_image_size' or 'eval_image_size'.
-    train: whether to add the training-only flags (--num_readers,
-      --skip_bad_records).
+    train: whether to add the training-only flag --num_readers.
   """
   g = _group('Dataset')
   flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
@@ -112,17 +111,18 @@ def define_data_flags(split_default, batch_default, image_size_flag,
                     'Convert images to grayscale in preprocessing.', **g)
   flags.DEFINE_integer('num_preprocessing_threads', 4,
                        'Parallel preprocessing calls.', lower_bound=1, **g)
+  flags.DEFINE_bool(
+      'skip_bad_records', False,
+      'Skip records that fail to decode instead of stopping.', **g)
   names = ['dataset_name', 'dataset_split_name', 'dataset_dir',
            'labels_offset', 'preprocessing_name', 'batch_size',
-           image_size_flag, 'use_grayscale', 'num_preprocessing_threads']
+           image_size_flag, 'use_grayscale', 'num_preprocessing_threads',
+           'skip_bad_records']
   if train:
     flags.DEFINE_integer('num_readers', 4,
                          'Parallel readers of the TFRecord files.',
                          lower_bound=1, **g)
-    flags.DEFINE_bool(
-        'skip_bad_records', False,
-        'Skip records that fail to decode instead of stopping.', **g)
-    names += ['num_readers', 'skip_bad_records']
+    names += ['num_readers']
   return names
 
 
@@ -362,13 +362,20 @@ def declare_key_flags(names):
 
 def parse_flags(argv):
   """`flags_parser` for `app.run`: one-line message and exit 2 on bad flags."""
+  prog = os.path.basename(argv[0]) if argv else 'script'
   try:
-    return FLAGS(argv)
+    rest = FLAGS(argv)
   except flags.Error as e:
-    prog = os.path.basename(argv[0]) if argv else 'script'
     sys.stderr.write('%s: error: %s (see --helpfull)\n' %
                      (prog, ' '.join(str(e).split('\n'))))
     sys.exit(2)
+  if len(rest) > 1:
+    # One line, not app.UsageError's whole help text.
+    sys.stderr.write('%s: error: unexpected argument(s): %s (flags are '
+                     '--name=value; see --helpfull)\n' %
+                     (prog, ' '.join(rest[1:])))
+    sys.exit(2)
+  return rest
 
 
 def config_from_flags(config_class, **overrides):

@@ -60,8 +60,11 @@ from deployment import model_deploy
 from nets import attention
 from nets import nets_factory
 from preprocessing import preprocessing_factory
+from train_lib import checkpoints
 from train_lib import errors
 from train_lib import finetune
+from train_lib import locking
+from train_lib import schedule
 
 FLAGS_FILENAME = 'flags.txt'
 
@@ -366,6 +369,12 @@ def _validate(config):
         'which TensorFlow 1.15 without contrib does not have')
   if not config.dataset_dir:
     raise errors.UserError('--dataset_dir is required')
+  if not config.learning_rate > 0:
+    raise errors.UserError('--learning_rate=%r must be > 0' %
+                           (config.learning_rate,))
+  if not 0 <= config.label_smoothing < 1:
+    raise errors.UserError('--label_smoothing=%r must be in [0, 1)' %
+                           (config.label_smoothing,))
   if config.sync_replicas and config.replicas_to_aggregate > (
       config.worker_replicas):
     raise errors.UserError(
@@ -506,6 +515,42 @@ def _write_flags(train_dir, text):
   tf.gfile.Rename(tmp, path, overwrite=True)
 
 
+def no_records_message(split):
+  """The error for a split of which no record could be read and decoded."""
+  files = list(split.files)
+  return ('No record of split %r of dataset %r could be read and decoded: its '
+          '%d record file(s) (%s%s) are empty or every record is bad; re-run '
+          'download_and_convert_data.py --dataset_name=%s' %
+          (split.split_name, split.name, len(files), ', '.join(files[:3]),
+           ', ...' if len(files) > 3 else '', split.name))
+
+
+def call_network(network_fn, images, network_kwargs, model_name, image_size):
+  """Builds the network on `images`; an input it cannot take is a UserError.
+
+  A too small input either fails while the graph is built or leaves a
+  feature map with no pixels (whose mean is NaN: it would look like
+  divergence), so both are reported as the image size.
+  """
+  hint = ('--train_image_size/--eval_image_size=%s is too small for %s '
+          '(its default is %s)' % (image_size, model_name,
+                                   getattr(network_fn, 'default_image_size',
+                                           '?')))
+  try:
+    logits, end_points = network_fn(images, **network_kwargs)
+  except ValueError as e:
+    if 'size' in str(e) or 'dimension' in str(e).lower():
+      raise errors.UserError('%s: %s' % (hint, str(e).split('\n')[0]))
+    raise
+  for name, tensor in sorted(end_points.items()):
+    if not hasattr(tensor, 'shape') or tensor.shape.ndims != 4:
+      continue
+    if 0 in tensor.shape.as_list()[1:3]:
+      raise errors.UserError('%s: end point %s has no pixels (shape %s)' %
+                             (hint, name, tensor.shape.as_list()))
+  return logits, end_points
+
+
 def _preprocessing_name(config):
   name = config.preprocessing_name or nets_factory.preprocessing_name(
       config.model_name)
@@ -535,6 +580,9 @@ def get_dataset(name, split_name, dataset_dir):
   try:
     return dataset_factory.get_dataset(name, split_name, dataset_dir)
   except ValueError as e:
+    if not str(e).startswith('Unknown'):
+      # A missing or non-directory dataset_dir is why nothing matched.
+      check_dataset_dir(dataset_dir)
     raise errors.UserError(str(e))
 
 
@@ -597,9 +645,57 @@ def train(config):
     logging.info('No GPU found: running %d clone(s) on the CPU',
                  config.num_clones)
 
-  tf.gfile.MakeDirs(config.train_dir)
-  if is_chief and config.flags_text is not None:
-    _write_flags(config.train_dir, config.flags_text)
+  make_train_dir(config.train_dir)
+  lock = locking.TrainDirLock(config.train_dir) if is_chief else None
+  try:
+    return _train_in_dir(config, dataset, num_classes, server, master,
+                         is_chief, clone_on_cpu)
+  finally:
+    if lock is not None:
+      lock.release()
+
+
+def check_dataset_dir(dataset_dir):
+  """Raises `errors.UserError` unless `dataset_dir` is a directory."""
+  if '://' in dataset_dir:
+    return
+  if not os.path.exists(dataset_dir):
+    raise errors.UserError('--dataset_dir=%s does not exist; create it with '
+                           'download_and_convert_data.py' % dataset_dir)
+  if not os.path.isdir(dataset_dir):
+    raise errors.UserError('--dataset_dir=%s is not a directory' %
+                           dataset_dir)
+
+
+def make_train_dir(train_dir):
+  """Creates `train_dir` if needed; raises `UserError` if it cannot be used."""
+  if '://' in train_dir:
+    tf.gfile.MakeDirs(train_dir)
+    return
+  parent = train_dir
+  while parent and not os.path.exists(parent):
+    parent = os.path.dirname(parent.rstrip(os.sep))
+  if parent and not os.path.isdir(parent):
+    raise errors.UserError('--train_dir=%s: %s is a file, not a directory' %
+                           (train_dir, parent))
+  try:
+    os.makedirs(train_dir, exist_ok=True)
+  except OSError as e:
+    raise errors.UserError('--train_dir=%s cannot be created: %s' %
+                           (train_dir, e.strerror or e))
+  if not os.access(train_dir, os.W_OK | os.X_OK):
+    raise errors.UserError('--train_dir=%s is not writable' % train_dir)
+
+
+def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
+                  clone_on_cpu):
+  """Builds the graph and runs the training loop (holding the dir lock)."""
+  restore_from = None
+  if is_chief:
+    checkpoints.remove_stale_temp_dirs(config.train_dir)
+    restore_from = checkpoints.restorable(config.train_dir)
+  else:
+    restore_from = tf.train.latest_checkpoint(config.train_dir)
 
   graph = tf.Graph()
   with graph.as_default():
@@ -638,7 +734,8 @@ def train(config):
       """One clone: its own batch, the network and its losses."""
       with tf.device(deploy_config.inputs_device()):
         images, labels = iterator.get_next()
-      logits, end_points = network_fn(images, **network_kwargs)
+      logits, end_points = call_network(network_fn, images, network_kwargs,
+                                         config.model_name, image_size)
       onehot = tf.one_hot(labels, num_classes)
       if 'AuxLogits' in end_points:
         tf.losses.softmax_cross_entropy(
@@ -660,6 +757,12 @@ def train(config):
     else:
       moving_average_variables, variable_averages = None, None
 
+    schedule.log(schedule.describe(
+        dataset.num_samples, config.batch_size, config.num_clones,
+        config.num_epochs_per_decay, config.warmup_epochs,
+        config.max_number_of_steps, config.sync_replicas,
+        config.replicas_to_aggregate), config.learning_rate_decay_type,
+                 config.num_epochs_per_decay, config.warmup_epochs)
     with tf.device(deploy_config.optimizer_device()):
       learning_rate = configure_learning_rate(
           global_step, dataset.num_samples, config.batch_size,
@@ -712,9 +815,14 @@ def train(config):
 
     # Warm start (only when train_dir has no checkpoint to resume from).
     init_fn = None
-    latest = tf.train.latest_checkpoint(config.train_dir)
+    latest = restore_from
     if latest:
       logging.info('Resuming from %s', latest)
+      checkpoints.check_variables(
+          tf.global_variables(), latest, 'resume',
+          hint=' (check --model_name, --attention_module, --dataset_name, '
+          '--labels_offset and --optimizer against %s, or use a new '
+          '--train_dir)' % os.path.join(config.train_dir, FLAGS_FILENAME))
       if config.checkpoint_path:
         logging.info('Ignoring --checkpoint_path=%s because %s already has a '
                      'checkpoint', config.checkpoint_path, config.train_dir)
@@ -759,6 +867,11 @@ def train(config):
           scaffold=scaffold,
           listeners=[_FiniteVariablesListener(float_vars, config.train_dir)]))
 
+    # Every check passed: only now does this run's flags.txt replace the
+    # one that describes the checkpoints in train_dir.
+    if is_chief and config.flags_text is not None:
+      _write_flags(config.train_dir, config.flags_text)
+
     session_config = tf.ConfigProto(allow_soft_placement=True)
     if server is not None:
       session_config.device_filters.extend(
@@ -766,7 +879,7 @@ def train(config):
     if is_chief:
       creator = tf.train.ChiefSessionCreator(
           scaffold=scaffold, master=master, config=session_config,
-          checkpoint_dir=config.train_dir)
+          checkpoint_filename_with_path=restore_from)
     else:
       creator = tf.train.WorkerSessionCreator(
           scaffold=scaffold, master=master, config=session_config)
@@ -780,8 +893,16 @@ def train(config):
         logging.info('Global step %d already reached --max_number_of_steps=%d',
                      step, config.max_number_of_steps)
       else:
-        while not sess.should_stop():
-          loss = sess.run(train_tensor)
+        try:
+          while not sess.should_stop():
+            loss = sess.run(train_tensor)
+        except tf.errors.OutOfRangeError:
+          raise errors.UserError(no_records_message(dataset))
+        except tf.errors.InvalidArgumentError as e:
+          message = input_pipeline.data_error_message(e)
+          if message is None:
+            raise
+          raise errors.UserError(message)
         step = progress.last_step if progress.last_step is not None else step
   logging.info('Training stopped at step %d', step)
   return {'global_step': int(step),
