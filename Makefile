@@ -54,10 +54,13 @@ demo: $(STAMP)
 
 # Optional: Horovod for --distribution=horovod, built from source into $(VENV)
 # against its TensorFlow, with Gloo (no MPI); about 10 minutes on 2 cores.
+# No build isolation: the build must see the venv's TensorFlow (pip >= 25
+# builds in an isolated environment without it otherwise).
 horovod: $(STAMP)
 	HOROVOD_WITH_TENSORFLOW=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 \
 	HOROVOD_WITHOUT_PYTORCH=1 HOROVOD_WITHOUT_MXNET=1 \
-	    $(PY) -m pip install --no-cache-dir -r requirements-horovod.txt
+	    $(PY) -m pip install --no-cache-dir --no-build-isolation \
+	        -r requirements-horovod.txt
 	$(VENV)/bin/horovodrun --check-build
 
 clean:
