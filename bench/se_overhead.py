@@ -222,7 +222,7 @@ def build_train_graph(model, attention_module, batch_size, image_size,
   logits, 0.4 x the auxiliary logits' loss where the model has them, plus the
   weight-decay terms; batch-norm moving averages update with every step.
   `wrap_optimizer(optimizer)`, if given, wraps the momentum optimizer (e.g.
-  Horovod's DistributedOptimizer in bench/horovod.py).
+  Horovod's DistributedOptimizer in bench/horovod_scaling.py).
 
   Returns:
     `(graph, train_op)`.

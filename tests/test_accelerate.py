@@ -17,7 +17,6 @@ from __future__ import division
 from __future__ import print_function
 
 import json
-import logging as std_logging
 import os
 import re
 import subprocess
@@ -29,6 +28,7 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
+from tests.test_train import _LogCapture  # pylint: disable=g-importing-member
 from train_lib import accelerate
 from train_lib import evaluation
 from train_lib import training
@@ -55,47 +55,22 @@ def _config(train_dir, **kw):
   return training.TrainConfig(**values)
 
 
-class _AbslRecords(std_logging.Handler):
-  """Collects the messages absl logs while active."""
-
-  def __init__(self):
-    super(_AbslRecords, self).__init__()
-    self.records = []
-
-  def emit(self, record):
-    self.records.append(record)
-
-  def __enter__(self):
-    logger = std_logging.getLogger('absl')
-    self._old_level = logger.level
-    logger.setLevel(std_logging.INFO)
-    logger.addHandler(self)
-    return self
-
-  def __exit__(self, *args):
-    logger = std_logging.getLogger('absl')
-    logger.removeHandler(self)
-    logger.setLevel(self._old_level)
-
-
 class MixedPrecisionTest(tf.test.TestCase):
 
   @classmethod
   def setUpClass(cls):
     super(MixedPrecisionTest, cls).setUpClass()
     cls.train_dir = tempfile.mkdtemp()
-    with _AbslRecords() as log:
+    with _LogCapture() as log:
       cls.result = training.train(_config(
           cls.train_dir, mixed_precision=True,
           max_number_of_steps=_MP_STEPS))
-    cls.records = log.records
+    cls.lines = log.lines
 
   def test_one_warning_that_nothing_runs_in_float16(self):
     if training.num_local_gpus():
       self.skipTest('this machine has a GPU: the rewrite does run float16')
-    warnings = [r.getMessage() for r in self.records
-                if r.levelno == std_logging.WARNING]
-    self.assertEqual(warnings.count(accelerate.NO_GPU_WARNING), 1, warnings)
+    self.assertEqual(self.lines.count(accelerate.NO_GPU_WARNING), 1)
     self.assertIn('float16', accelerate.NO_GPU_WARNING)
 
   def test_loss_scale_is_in_the_graph_and_the_checkpoint(self):
@@ -115,8 +90,8 @@ class MixedPrecisionTest(tf.test.TestCase):
 
   def test_training_converges(self):
     losses = {}
-    for record in self.records:
-      match = _STEP_LOSS.match(record.getMessage())
+    for line in self.lines:
+      match = _STEP_LOSS.match(line)
       if match:
         losses[int(match.group(1))] = float(match.group(2))
     self.assertEqual(sorted(losses), list(range(1, _MP_STEPS + 1)))

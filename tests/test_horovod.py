@@ -211,7 +211,9 @@ class WithoutHorovodTest(tf.test.TestCase):
     proc = util.run_script('train_image_classifier.py', [
         '--distribution=mpi', '--dataset_dir=/nonexistent'])
     self.assertEqual(proc.returncode, 2)
-    self.assertIn('clones, horovod', proc.stderr)
+    self.assertEqual(proc.stderr.strip().splitlines(), [
+        'train_image_classifier.py: error: flag --distribution=mpi: value '
+        'should be one of <clones|horovod> (see --helpfull)'])
 
 
 if __name__ == '__main__':

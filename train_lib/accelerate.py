@@ -24,8 +24,9 @@ dynamic loss scaling:
   the softmax cross-entropy, means and sums are on the rewrite's float32
   list, so SE's squeeze (a mean) is float32 too. SE's gate (the sigmoid) is
   added to that list here (`Sigmoid` is otherwise allowed float16), so the
-  excitation is computed in float32 and, as the rewrite propagates float32
-  through the element-wise ops that follow, so are the scale and residual add;
+  excitation is computed in float32 (the rewrite may then also keep the
+  element-wise scale that consumes it in float32; not measured here, as this
+  machine has no GPU);
 * without a GPU nothing runs in float16; the flag still trains, with the
   real loss scaling, and one warning line says so.
 

@@ -12,7 +12,7 @@ allreduce (Gloo over loopback here, NCCL there) weighs differently.
 
 Typical use (needs `make horovod`):
 
-    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/horovod.py \
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/horovod_scaling.py \
         --model=resnet_v1_50 --image_size=64 --batch_size=8 --ranks=2
 """
 
