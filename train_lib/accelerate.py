@@ -32,10 +32,11 @@ dynamic loss scaling:
 
 XLA (`--xla`) JIT-compiles clusters of the training graph (session config
 `global_jit_level=ON_1`). TensorFlow auto-clusters only GPU ops unless
-`TF_XLA_FLAGS` has `--tf_xla_cpu_global_jit`, which `xla_session_options`
-adds for CPU runs; TF reads that variable once per process, at the first
-compilation pass, so it must be set before the process's first session (the
-training script does).
+`TF_XLA_FLAGS` has `--tf_xla_cpu_global_jit`, which `configure_session`
+turns on for CPU runs (`enable_cpu_jit`); TF 1.15 reads that flag once per
+process, at the first compilation pass, so it must be on before the
+process's first session (the training script's only session is its
+training one).
 
 References:
   [1] NVIDIA DeepLearningExamples, TensorFlow SE-ResNeXt101-32x4d.
@@ -58,6 +59,7 @@ import os
 
 from absl import logging
 import tensorflow.compat.v1 as tf
+import tf_compat
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 # Names of the dynamic loss scale's variables (tf.train.experimental's
@@ -70,7 +72,6 @@ LOSS_SCALE_VARIABLES = ('current_loss_scale', 'good_steps')
 FLOAT32_OPS = ('Sigmoid',)
 _FLOAT32_LIST_ENV = ('TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_BLACKLIST_ADD',
                      'TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_DENYLIST_ADD')
-_CPU_JIT_FLAG = '--tf_xla_cpu_global_jit'
 
 NO_GPU_WARNING = ('--mixed_precision: no GPU found, so nothing runs in '
                   'float16; training runs in float32 with dynamic loss '
@@ -132,9 +133,7 @@ def configure_session(session_config, mixed_precision=False, xla=False,
 def enable_cpu_jit():
   """Lets XLA auto-cluster CPU ops (`TF_XLA_FLAGS=--tf_xla_cpu_global_jit`).
 
-  TensorFlow parses the variable at the process's first compilation pass;
-  after that, setting it has no effect.
+  Call it before the process's first session: TF 1.15 reads the flag once,
+  at the first compilation pass (`tf_compat.enable_xla_cpu_global_jit`).
   """
-  flags = os.environ.get('TF_XLA_FLAGS', '').split()
-  if _CPU_JIT_FLAG not in flags:
-    os.environ['TF_XLA_FLAGS'] = ' '.join(flags + [_CPU_JIT_FLAG])
+  tf_compat.enable_xla_cpu_global_jit()
