@@ -27,7 +27,9 @@ It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
   activations, variables and the SE excitations;
 * clones on the CPU when the machine has no GPU, and a one-line error when
   more GPU clones are asked for than there are GPUs;
-* `--ps_hosts/--worker_hosts/--job_name` start a `tf.train.Server` in-process.
+* `--ps_hosts/--worker_hosts/--job_name` start a `tf.train.Server` in-process;
+* `--mixed_precision` and `--xla` (see `accelerate`), and Horovod with
+  `--distribution=horovod` (see `hvd`), each hooked in at a few marked lines.
 
 Typical use:
 
