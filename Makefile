@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo bench clean horovod
 
 # Where `make demo` keeps its data, checkpoints and TensorBoard logs.
 DEMO_DIR ?= /tmp/se_slim_demo
@@ -51,6 +51,17 @@ demo: $(STAMP)
 	    --dataset_split_name=validation --eval_image_size=32 \
 	    --checkpoint_path=$(DEMO_DIR)/train --eval_dir=$(DEMO_DIR)/eval
 	@echo "TensorBoard: tensorboard --logdir=$(DEMO_DIR)  (train/ and eval/ runs)"
+
+# Optional: Horovod for --distribution=horovod, built from source into $(VENV)
+# against its TensorFlow, with Gloo (no MPI); about 10 minutes on 2 cores.
+# No build isolation: the build must see the venv's TensorFlow (pip >= 25
+# builds in an isolated environment without it otherwise).
+horovod: $(STAMP)
+	HOROVOD_WITH_TENSORFLOW=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 \
+	HOROVOD_WITHOUT_PYTORCH=1 HOROVOD_WITHOUT_MXNET=1 \
+	    $(PY) -m pip install --no-cache-dir --no-build-isolation \
+	        -r requirements-horovod.txt
+	$(VENV)/bin/horovodrun --check-build
 
 clean:
 	rm -rf .venv .venv-tf2 .pytest_cache

@@ -22,7 +22,8 @@ What TF 2.x needs, and why:
   variable names and checkpoints are those of TF 1.15 and Slim.
 
 Nothing else in the repository asks which TensorFlow it runs on; code that
-must differ asks this module (`IS_TF2`, `grouped_conv_supported_on_cpu`).
+must differ asks this module (`IS_TF2`, `grouped_conv_supported_on_cpu`,
+`enable_xla_cpu_global_jit`).
 """
 
 from __future__ import absolute_import
@@ -130,3 +131,21 @@ def grouped_conv_supported_on_cpu():
   runs it. GPU kernels take grouped filters on both.
   """
   return IS_TF2
+
+
+def enable_xla_cpu_global_jit():
+  """Lets XLA auto-cluster CPU ops, as `TF_XLA_FLAGS=--tf_xla_cpu_global_jit`.
+
+  TF 1.15 parses `TF_XLA_FLAGS` at the process's first compilation pass, so
+  setting the variable before the first session is enough. TF 2.x has parsed
+  it by the time this module is imported (its first device query), so there
+  the flag is also set through the C API call TF 2.x has for it
+  (`TF_SetTfXlaCpuGlobalJit`, which TF 1.15 lacks). The variable is set in
+  both cases, for child processes.
+  """
+  flags = os.environ.get('TF_XLA_FLAGS', '').split()
+  if '--tf_xla_cpu_global_jit' not in flags:
+    os.environ['TF_XLA_FLAGS'] = ' '.join(flags + ['--tf_xla_cpu_global_jit'])
+  if IS_TF2:
+    from tensorflow.python.client import pywrap_tf_session  # pylint: disable=g-import-not-at-top
+    pywrap_tf_session.TF_SetTfXlaCpuGlobalJit(True)

@@ -48,7 +48,9 @@ flag_groups.declare_key_flags(
     flag_groups.define_data_flags('train', 32, 'train_image_size',
                                   train=True) +
     flag_groups.define_model_flags() +
-    flag_groups.define_finetune_flags())
+    flag_groups.define_finetune_flags() +
+    flag_groups.define_acceleration_flags() +
+    flag_groups.define_distribution_flags())
 flag_groups.require_flag(
     'dataset_dir', 'the directory of the dataset\'s TFRecords (see '
     'download_and_convert_data.py)')

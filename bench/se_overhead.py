@@ -215,12 +215,14 @@ def _synthetic_batch(batch_size, image_size, num_classes, channels=3):
 
 def build_train_graph(model, attention_module, batch_size, image_size,
                       num_classes, reduction_ratio, weight_decay,
-                      learning_rate, momentum):
+                      learning_rate, momentum, wrap_optimizer=None):
   """Builds one training step of `model` on a synthetic batch.
 
   The loss is as in `train_image_classifier.py`: softmax cross-entropy on the
   logits, 0.4 x the auxiliary logits' loss where the model has them, plus the
   weight-decay terms; batch-norm moving averages update with every step.
+  `wrap_optimizer(optimizer)`, if given, wraps the momentum optimizer (e.g.
+  Horovod's DistributedOptimizer in bench/horovod_scaling.py).
 
   Returns:
     `(graph, train_op)`.
@@ -239,6 +241,8 @@ def build_train_graph(model, attention_module, batch_size, image_size,
     tf.losses.softmax_cross_entropy(one_hot, logits)
     loss = tf.losses.get_total_loss()
     optimizer = tf.train.MomentumOptimizer(learning_rate, momentum)
+    if wrap_optimizer:
+      optimizer = wrap_optimizer(optimizer)
     global_step = tf.train.get_or_create_global_step()
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
       train_op = optimizer.minimize(loss, global_step=global_step)

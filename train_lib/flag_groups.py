@@ -2,8 +2,9 @@
 
 The flag names and defaults are TF-Slim's, so existing command lines and
 flag files keep working; SE-Slim adds `--attention_module`,
-`--reduction_ratio`, `--se_identity_init` and the cluster flags
-(`--ps_hosts`, `--worker_hosts`, `--job_name`). Each `define_*` function
+`--reduction_ratio`, `--se_identity_init`, the cluster flags
+(`--ps_hosts`, `--worker_hosts`, `--job_name`), `--mixed_precision`,
+`--xla`, `--distribution` and `--horovod_lr_scaling`. Each `define_*` function
 defines one group; `--helpfull` lists the flags under the group's heading.
 Flags whose choices are known at import (models, datasets, optimizers,
 attention modules) are enums, so absl rejects a bad value with a message
@@ -40,6 +41,7 @@ from absl import flags
 from datasets import dataset_factory
 from nets import attention
 from nets import nets_factory
+from train_lib import hvd
 
 FLAGS = flags.FLAGS
 
@@ -302,6 +304,40 @@ def define_logging_flags():
                        'Seconds between checkpoints.', lower_bound=1, **g)
   return ['train_dir', 'log_every_n_steps', 'save_summaries_secs',
           'save_interval_secs']
+
+
+def define_acceleration_flags():
+  """Mixed-precision and XLA flags (train_lib/accelerate.py). Returns names."""
+  g = _group('Acceleration (mixed precision, XLA)')
+  flags.DEFINE_bool(
+      'mixed_precision', False,
+      'TensorFlow\'s automatic mixed-precision graph rewrite with dynamic '
+      'loss scaling: on a GPU, convolutions and matmuls run in float16; '
+      'variables, batch norm statistics and the SE gate stay float32. Without '
+      'a GPU it trains in float32 (with the loss scaling) and warns once. '
+      'Checkpoints evaluate without the flag.', **g)
+  flags.DEFINE_bool(
+      'xla', False,
+      'JIT-compile the training graph with XLA (global_jit_level ON_1; on a '
+      'CPU-only machine also TF_XLA_FLAGS=--tf_xla_cpu_global_jit).', **g)
+  return ['mixed_precision', 'xla']
+
+
+def define_distribution_flags():
+  """Horovod flags (train_lib/hvd.py). Returns their names."""
+  g = _group('Distribution (Horovod)')
+  flags.DEFINE_enum(
+      'distribution', 'clones', hvd.DISTRIBUTIONS,
+      'clones: Slim\'s in-graph clones (--num_clones) and ps/worker '
+      'replicas. horovod: data-parallel training over the processes of '
+      '`horovodrun -np N python train_image_classifier.py '
+      '--distribution=horovod ...`, one per GPU (needs `make horovod`).', **g)
+  flags.DEFINE_enum(
+      'horovod_lr_scaling', 'linear', hvd.LR_SCALINGS,
+      'With --distribution=horovod: linear multiplies --learning_rate and '
+      '--end_learning_rate by the number of ranks (the global batch is ranks '
+      'x --batch_size); none keeps them.', **g)
+  return ['distribution', 'horovod_lr_scaling']
 
 
 def define_eval_flags(loop=False):

@@ -27,7 +27,9 @@ It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
   activations, variables and the SE excitations;
 * clones on the CPU when the machine has no GPU, and a one-line error when
   more GPU clones are asked for than there are GPUs;
-* `--ps_hosts/--worker_hosts/--job_name` start a `tf.train.Server` in-process.
+* `--ps_hosts/--worker_hosts/--job_name` start a `tf.train.Server` in-process;
+* `--mixed_precision` and `--xla` (see `accelerate`), and Horovod with
+  `--distribution=horovod` (see `hvd`), each hooked in at a few marked lines.
 
 Typical use:
 
@@ -60,9 +62,11 @@ from deployment import model_deploy
 from nets import attention
 from nets import nets_factory
 from preprocessing import preprocessing_factory
+from train_lib import accelerate
 from train_lib import checkpoints
 from train_lib import errors
 from train_lib import finetune
+from train_lib import hvd
 from train_lib import locking
 from train_lib import schedule
 
@@ -139,6 +143,12 @@ class TrainConfig(object):
   trainable_scopes: typing.Optional[str] = None
   ignore_missing_vars: bool = False
   se_identity_init: bool = False
+  # Acceleration (train_lib/accelerate.py).
+  mixed_precision: bool = False
+  xla: bool = False
+  # Horovod (train_lib/hvd.py).
+  distribution: str = 'clones'
+  horovod_lr_scaling: str = 'linear'
   # Not flags: the resolved flags to write to train_dir/flags.txt, and extra
   # keyword arguments for the network builder (e.g. {'depth_multiplier':
   # 0.25} for small test models).
@@ -380,6 +390,11 @@ def _validate(config):
     raise errors.UserError(
         '--replicas_to_aggregate=%d exceeds --worker_replicas=%d' %
         (config.replicas_to_aggregate, config.worker_replicas))
+  if config.mixed_precision and config.sync_replicas:
+    # The loss-scale optimizer would put SyncReplicasOptimizer's token
+    # queue under a tf.cond that skips non-finite steps.
+    raise errors.UserError('--mixed_precision does not combine with '
+                           '--sync_replicas')
 
 
 # ---------------------------------------------------------------------------
@@ -610,6 +625,10 @@ def train(config):
     errors.UserError: for settings that cannot work (see the messages).
     errors.TrainingDivergedError: when the loss or a variable turns NaN/Inf.
   """
+  # Horovod: None unless --distribution=horovod (train_lib/hvd.py).
+  replica = hvd.start(config.distribution)
+  if replica:
+    config = replica.resolve_config(config, config.horovod_lr_scaling)
   config, cluster = _resolve_cluster(config)
   _validate(config)
   if config.job_name != 'ps':
@@ -627,6 +646,7 @@ def train(config):
                      batch_norm_decay=config.batch_norm_decay)
     get_preprocessing(_preprocessing_name(config), is_training=True,
                       use_grayscale=config.use_grayscale)
+    train_split = replica.shard(dataset) if replica else dataset
   server = None
   if cluster is not None:
     server = tf.train.Server(cluster, job_name=config.job_name,
@@ -638,9 +658,10 @@ def train(config):
       server.join()
       return None
   master = server.target if server is not None else config.master
-  is_chief = config.task == 0
+  is_chief = replica.is_chief if replica else config.task == 0
+  num_gpus = num_local_gpus()
   clone_on_cpu = resolve_clone_on_cpu(config.num_clones, config.clone_on_cpu,
-                                      num_local_gpus())
+                                      num_gpus)
   if clone_on_cpu and not config.clone_on_cpu:
     logging.info('No GPU found: running %d clone(s) on the CPU',
                  config.num_clones)
@@ -648,8 +669,8 @@ def train(config):
   make_train_dir(config.train_dir)
   lock = locking.TrainDirLock(config.train_dir) if is_chief else None
   try:
-    return _train_in_dir(config, dataset, num_classes, server, master,
-                         is_chief, clone_on_cpu)
+    return _train_in_dir(config, dataset, train_split, num_classes, server,
+                         master, is_chief, clone_on_cpu, replica, num_gpus)
   finally:
     if lock is not None:
       lock.release()
@@ -687,9 +708,14 @@ def make_train_dir(train_dir):
     raise errors.UserError('--train_dir=%s is not writable' % train_dir)
 
 
-def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
-                  clone_on_cpu):
-  """Builds the graph and runs the training loop (holding the dir lock)."""
+def _train_in_dir(config, dataset, train_split, num_classes, server, master,
+                  is_chief, clone_on_cpu, replica, num_gpus):
+  """Builds the graph and runs the training loop (holding the dir lock).
+
+  `train_split` is the part of `dataset` this process reads (a Horovod rank's
+  shard of its files, else `dataset` itself); `replica` is the Horovod rank
+  (`train_lib/hvd.py`) or None.
+  """
   restore_from = None
   if is_chief:
     checkpoints.remove_stale_temp_dirs(config.train_dir)
@@ -720,7 +746,7 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
 
     with tf.device(deploy_config.inputs_device()):
       ds = input_pipeline.build_dataset(
-          dataset, preprocess_fn, config.batch_size, image_size,
+          train_split, preprocess_fn, config.batch_size, image_size,
           is_training=True, num_readers=config.num_readers,
           num_preprocessing_threads=config.num_preprocessing_threads,
           labels_offset=config.labels_offset,
@@ -797,6 +823,11 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
           variables_to_average=moving_average_variables)
     elif config.moving_average_decay:
       update_ops.append(variable_averages.apply(moving_average_variables))
+    # Dynamic loss scaling for --mixed_precision (train_lib/accelerate.py).
+    optimizer = accelerate.wrap_optimizer(optimizer, config.mixed_precision,
+                                          num_gpus)
+    if replica:  # Gradients averaged over the Horovod ranks.
+      optimizer = replica.wrap_optimizer(optimizer)
 
     total_loss, clones_gradients = model_deploy.optimize_clones(
         clones, optimizer,
@@ -847,12 +878,19 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
 
     images_per_step = config.batch_size * config.num_clones
     hooks = []
+    if replica:  # Every rank starts from rank 0's variables.
+      hooks.extend(replica.hooks())
+      images_per_step *= replica.size
     if config.sync_replicas:
       hooks.append(optimizer.make_session_run_hook(is_chief))
     if config.max_number_of_steps:
       hooks.append(tf.train.StopAtStepHook(
           last_step=config.max_number_of_steps))
-    hooks.append(_DivergenceHook(total_loss, global_step, config.train_dir))
+    # With Horovod the guard watches the ranks' mean loss, so that all of
+    # them stop at the same step.
+    hooks.append(_DivergenceHook(
+        replica.average(total_loss) if replica else total_loss, global_step,
+        config.train_dir))
     progress = _ProgressHook(step_after, total_loss, learning_rate,
                              config.log_every_n_steps, images_per_step)
     hooks.append(progress)
@@ -873,10 +911,14 @@ def _train_in_dir(config, dataset, num_classes, server, master, is_chief,
       _write_flags(config.train_dir, config.flags_text)
 
     session_config = tf.ConfigProto(allow_soft_placement=True)
+    accelerate.configure_session(session_config, config.mixed_precision,
+                                 config.xla, num_gpus)
+    if replica:
+      replica.configure_session(session_config, num_gpus)
     if server is not None:
       session_config.device_filters.extend(
           ['/job:ps', '/job:worker/task:%d' % config.task])
-    if is_chief:
+    if is_chief or replica:  # Horovod ranks each initialize, then broadcast.
       creator = tf.train.ChiefSessionCreator(
           scaffold=scaffold, master=master, config=session_config,
           checkpoint_filename_with_path=restore_from)
