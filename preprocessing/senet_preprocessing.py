@@ -30,6 +30,7 @@ from __future__ import print_function
 
 import math
 
+import tensorflow as tf_api  # for compat.v2's antialiased resize
 import tensorflow.compat.v1 as tf
 
 from preprocessing import inception_preprocessing
@@ -53,8 +54,9 @@ def _to_rgb(image):
 
 
 def _resize(image, size):
-  resized = tf.compat.v2.image.resize(image, size, method='bilinear',
-                                      antialias=True)
+  # The v1 resize has no antialias; compat.v2's has, on TF 1.15 and 2.x.
+  resized = tf_api.compat.v2.image.resize(image, size, method='bilinear',
+                                          antialias=True)
   return tf.cast(resized, tf.float32)
 
 
