@@ -68,6 +68,7 @@ def time_model(name, split, batch_size, image_size, rounds, threads):
 
 
 def main(_):
+  tf.logging.set_verbosity(tf.logging.WARN)  # keep the result lines alone
   f = flags.FLAGS
   cases = [('se_resnet50', None), ('se_resnext50_32x4d', None)]
   if tf_compat.grouped_conv_supported_on_cpu():
