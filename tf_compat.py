@@ -23,7 +23,7 @@ What TF 2.x needs, and why:
 
 Nothing else in the repository asks which TensorFlow it runs on; code that
 must differ asks this module (`IS_TF2`, `grouped_conv_supported_on_cpu`,
-`enable_xla_cpu_global_jit`).
+`enable_xla_cpu_global_jit`, `grouped_conv2d`).
 """
 
 from __future__ import absolute_import
@@ -149,3 +149,63 @@ def enable_xla_cpu_global_jit():
   if IS_TF2:
     from tensorflow.python.client import pywrap_tf_session  # pylint: disable=g-import-not-at-top
     pywrap_tf_session.TF_SetTfXlaCpuGlobalJit(True)
+
+
+_gpu_present = []  # cached answer of the one device query, once asked
+
+
+def _has_gpu():
+  if not _gpu_present:
+    _gpu_present.append(bool(_tf.config.experimental.list_physical_devices(
+        'GPU')))
+  return _gpu_present[0]
+
+
+def grouped_conv2d(inputs, filters, stride=1, rate=1, split=None, name=None):
+  """VALID grouped convolution; the one place that picks its op.
+
+  The filter is one variable `[kh, kw, C_in / groups, C_out]`, the layout of
+  TF's grouped `Conv2D` and of PyTorch's `[C_out, C_in / groups, kh, kw]`
+  weights transposed: output channel `o` reads input group
+  `o // (C_out / groups)`. Where the runtime's kernel cannot run it (TF 1.15
+  on the CPU, see `grouped_conv_supported_on_cpu`), the same filter is cut
+  into `groups` slices and each input group is convolved with its slice,
+  then the outputs are concatenated: the same numbers, `groups` small ops
+  instead of one.
+
+  Args:
+    inputs: `[batch, height, width, C_in]`; C_in known.
+    filters: `[kh, kw, C_in / groups, C_out]`, C_out divisible by groups.
+    stride: spatial stride.
+    rate: dilation rate.
+    split: None picks the op: the runtime's grouped kernel, unless it is TF
+      1.15 and the op is pinned to the CPU or no GPU is visible; True or
+      False forces the split or the grouped kernel (for measurements).
+    name: optional name of the result.
+
+  Returns:
+    `[batch, out_height, out_width, C_out]` (VALID padding).
+
+  Raises:
+    ValueError: if C_in is not a multiple of the filter's input depth.
+  """
+  in_depth = inputs.get_shape()[-1].value
+  group_depth = filters.get_shape()[2].value
+  if not in_depth or not group_depth or in_depth % group_depth:
+    raise ValueError('grouped_conv2d: input depth %r is not a multiple of the '
+                     'filter input depth %r' % (in_depth, group_depth))
+  groups = in_depth // group_depth
+  v1 = _tf.compat.v1
+  if split is None:
+    on_cpu = 'CPU' in (inputs.device or '').upper() or not _has_gpu()
+    split = groups > 1 and not grouped_conv_supported_on_cpu() and on_cpu
+  if not split:
+    return v1.nn.conv2d(inputs, filters, [1, stride, stride, 1], 'VALID',
+                        dilations=[1, rate, rate, 1], name=name)
+  with v1.name_scope(name, 'grouped_conv2d', [inputs, filters]):
+    outputs = [
+        v1.nn.convolution(x, w, 'VALID', strides=[stride, stride],
+                          dilation_rate=[rate, rate])
+        for x, w in zip(v1.split(inputs, groups, axis=3),
+                        v1.split(filters, groups, axis=3))]
+    return v1.concat(outputs, axis=3)

@@ -48,6 +48,7 @@ from nets import mobilenet_v1
 from nets import overfeat
 from nets import resnet_v1
 from nets import resnet_v2
+from nets import senet
 from nets import vgg
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
@@ -62,7 +63,11 @@ ModelSpec = collections.namedtuple(
         'default_image_size',  # int: the side of the square input
         'preprocessing',  # preprocessing_factory name, or None (must be given)
         'supports_attention',  # builder takes attention_module/reduction_ratio
-    ])
+        # The published model's own attention, as data: (name, hparams),
+        # bound by get_network_fn; None for models published without one.
+        'attention',
+    ],
+    defaults=(None,))
 
 
 def _resnet(module, depth, preprocessing):
@@ -140,6 +145,17 @@ _MODELS = collections.OrderedDict([
     *[_resnet(resnet_v1, d, 'vgg') for d in sorted(resnet_v1.UNITS_PER_BLOCK)],
     *[_resnet(resnet_v2, d, 'inception')
       for d in sorted(resnet_v2.UNITS_PER_BLOCK)],
+    # --- The released SENets [Hu et al. 2017] (Caffe topology; stride in the
+    # first unit) for the authors' ImageNet weights via timm / Cadene's
+    # ports (tools/convert_senet_weights.py); 1000 classes. Their SE is the
+    # row's, so --attention_module does not apply.
+    *[(name, ModelSpec(builder=builder,
+                       arg_scope=senet.senet_arg_scope,
+                       default_image_size=224,
+                       preprocessing='senet',
+                       supports_attention=False,
+                       attention=('se_block', {'reduction_ratio': 16})))
+      for name, builder in senet.MODELS.items()],
     # --- MobileNet v1 / v2 / v3 / EdgeTPU ---
     # MobileNet v1 [Howard et al. 2017]: one builder, four width multipliers.
     # Slim maps no preprocessing for mobilenet_v1_075/050/025; they were
@@ -317,6 +333,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
     raise ValueError('%s does not support attention_module=%r; models that do: '
                      '%s' % (name, attention_module,
                              ', '.join(attention_model_names())))
+
+  if spec.attention:
+    module, hparams = spec.attention
+    attention_kwargs = dict(attention_module=module, **hparams)
 
   @functools.wraps(spec.builder)
   def network_fn(images, **kwargs):

@@ -121,7 +121,7 @@ class _NoOpScope(object):
 def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
            global_pool=True, output_stride=None, include_root_block=True,
            spatial_squeeze=True, preactivation=False, reuse=None, scope=None,
-           default_scope='resnet'):
+           default_scope='resnet', root_block_fn=None):
   """Builds a ResNet from `blocks`: stem, stacked units, head.
 
   Args:
@@ -143,6 +143,8 @@ def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
     reuse: reuse the variables of `scope`.
     scope: variable scope, e.g. 'resnet_v1_50'.
     default_scope: the scope name used when `scope` is None.
+    root_block_fn: optional `fn(inputs) -> net` replacing Slim's stem (still
+      total stride 4), e.g. the released SENets' ceil-mode pooling stem.
 
   Returns:
     net: `[batch, num_classes]` logits with spatial_squeeze and global_pool,
@@ -169,11 +171,15 @@ def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
               raise ValueError('The output_stride needs to be a multiple of 4, '
                                'got %r' % (output_stride,))
             output_stride //= 4
-          stem_kwargs = ({'activation_fn': None, 'normalizer_fn': None}
-                         if preactivation else {})
-          with slim.arg_scope([slim.conv2d], **stem_kwargs):
-            net = resnet_utils.conv2d_same(net, 64, 7, stride=2, scope='conv1')
-          net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
+          if root_block_fn is not None:
+            net = root_block_fn(net)
+          else:
+            stem_kwargs = ({'activation_fn': None, 'normalizer_fn': None}
+                           if preactivation else {})
+            with slim.arg_scope([slim.conv2d], **stem_kwargs):
+              net = resnet_utils.conv2d_same(net, 64, 7, stride=2,
+                                             scope='conv1')
+            net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
         # 56 x 56 x 64 at 224 input
         net = resnet_utils.stack_blocks_dense(net, blocks, output_stride)
         # 7 x 7 x 2048 at 224 input and nominal stride 32

@@ -1,8 +1,9 @@
-"""Preprocessing registry: the four TF-Slim families, and per-model lookup.
+"""Preprocessing registry: the four TF-Slim families, the released SENet
+weights' ('senet'), and per-model lookup.
 
 `get_preprocessing(name)` takes a family name ('cifarnet', 'inception',
-'lenet', 'vgg') or a model name. A model's preprocessing is stored with the
-model in `nets.nets_factory` (one registry, not a second map here), so e.g.
+'lenet', 'senet', 'vgg') or a model name. A model's preprocessing is stored
+with the model in `nets.nets_factory` (one registry, not a second map here), so e.g.
 'resnet_v1_50' resolves to 'vgg' there. Models without one need an explicit
 `--preprocessing_name`.
 
@@ -24,12 +25,14 @@ import functools
 from preprocessing import cifarnet_preprocessing
 from preprocessing import inception_preprocessing
 from preprocessing import lenet_preprocessing
+from preprocessing import senet_preprocessing
 from preprocessing import vgg_preprocessing
 
 preprocessing_fn_map = {
     'cifarnet': cifarnet_preprocessing,
     'inception': inception_preprocessing,
     'lenet': lenet_preprocessing,
+    'senet': senet_preprocessing,
     'vgg': vgg_preprocessing,
 }
 

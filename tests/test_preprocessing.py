@@ -11,13 +11,15 @@ import tensorflow.compat.v1 as tf
 from preprocessing import preprocessing_factory
 from preprocessing import vgg_preprocessing
 
-FAMILIES = ['cifarnet', 'inception', 'lenet', 'vgg']
+FAMILIES = ['cifarnet', 'inception', 'lenet', 'senet', 'vgg']
 # (low, high) bounds of each family's output on any uint8 input.
 RANGES = {
     'inception': (-1.0, 1.0),
     'lenet': (-1.0, 127.0 / 128.0),
     'vgg': (-vgg_preprocessing.R_MEAN, 255.0 - vgg_preprocessing.B_MEAN),
     'cifarnet': (-50.0, 50.0),  # standardized; bounded by sqrt(pixels)
+    # (x / 255 - mean) / std at x = 0 and 255, the widest channels.
+    'senet': (-0.485 / 0.229, (1 - 0.406) / 0.225),
 }
 
 
@@ -32,7 +34,7 @@ def _run(name, image, height, width, is_training, **kwargs):
       return sess.run(out), static
 
 
-def test_names_are_the_four_families():
+def test_names_are_the_families():
   assert preprocessing_factory.names() == FAMILIES
 
 
@@ -98,7 +100,7 @@ def test_cifarnet_standardizes_each_image():
   np.testing.assert_allclose(out, (x - x.mean()) / x.std(), atol=1e-4)
 
 
-@pytest.mark.parametrize('name', FAMILIES)
+@pytest.mark.parametrize('name', [f for f in FAMILIES if f != 'senet'])
 def test_use_grayscale_gives_one_channel(name):
   image = np.random.RandomState(3).randint(0, 256, (260, 260, 3)).astype(
       np.uint8)
@@ -112,6 +114,32 @@ def test_single_channel_input_works(name):
       np.uint8)
   out, _ = _run(name, image, 28, 28, False)
   assert out.shape[:2] == (28, 28)
+
+
+def test_senet_eval_normalises_the_central_crop_exactly():
+  # Shorter side already 256: no resize; the crop starts at column 38.
+  x = np.tile(np.arange(300, dtype=np.float64) % 256, (256, 1))
+  image = np.stack([x, 255 - x, x // 2], axis=-1).astype(np.uint8)
+  out, _ = _run('senet', image, 224, 224, False)
+  crop = image[16:240, 38:262].astype(np.float64) / 255.0
+  expected = (crop - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+def test_senet_eval_resizes_the_shorter_side_to_256():
+  # 128 x 150 doubles to 256 x 300; a constant image stays constant.
+  image = np.full((128, 150, 3), 200, np.uint8)
+  out, _ = _run('senet', image, 224, 224, False)
+  expected = (200 / 255.0 - np.array([0.485, 0.456, 0.406])) / np.array(
+      [0.229, 0.224, 0.225])
+  np.testing.assert_allclose(out, np.broadcast_to(expected, out.shape),
+                             atol=1e-4)
+
+
+def test_senet_refuses_grayscale():
+  image = np.zeros((40, 40, 3), np.uint8)
+  with pytest.raises(ValueError, match='RGB only'):
+    _run('senet', image, 32, 32, False, use_grayscale=True)
 
 
 def test_training_augmentation_is_random():
@@ -135,7 +163,8 @@ def test_model_names_resolve_through_the_model_registry(monkeypatch):
                       lambda name: {'net_a': 'vgg', 'net_b': None}[name])
   assert preprocessing_factory.resolve_name('net_a') == 'vgg'
   with pytest.raises(ValueError, match="Model 'net_b' has no preprocessing.*"
-                     '--preprocessing_name.*cifarnet, inception, lenet, vgg'):
+                     '--preprocessing_name.*cifarnet, inception, lenet, senet, '
+                     'vgg'):
     preprocessing_factory.get_preprocessing('net_b')
 
 
@@ -144,5 +173,6 @@ def test_unknown_name_lists_the_families():
     preprocessing_factory.get_preprocessing('vgg_17_typo')
   assert str(info.value) == (
       "Unknown preprocessing 'vgg_17_typo': not a preprocessing (cifarnet, "
-      'inception, lenet, vgg) nor a model name; pass --preprocessing_name '
+      'inception, lenet, senet, vgg) nor a model name; pass '
+      '--preprocessing_name '
       'with one of those')
