@@ -42,6 +42,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import pooled_logits
+from nets.mobilenet import conv_blocks
 
 # One row of the body, as TF-Slim's `conv_defs` rows: `Conv` is a standard
 # k x k convolution, `DepthSepConv` a k x k depthwise + 1x1 pointwise pair;
@@ -85,23 +86,8 @@ MOBILENETV1_CONV_DEFS = list(MOBILENET_V1_CONV_DEFS)
 _KINDS = ('conv', 'separable')
 
 
-def _fixed_padding(inputs, kernel_size, rate=1):
-  """Pads H and W so a VALID conv gives the output size of a SAME conv.
-
-  Args:
-    inputs: `[batch, height, width, channels]`.
-    kernel_size: `(kh, kw)` of the convolution that follows.
-    rate: its dilation rate.
-
-  Returns:
-    `[batch, height + kh_eff - 1, width + kw_eff - 1, channels]`.
-  """
-  effective = [k + (k - 1) * (rate - 1) for k in kernel_size]
-  pads = [[0, 0]]
-  for k in effective:
-    pads.append([(k - 1) // 2, (k - 1) - (k - 1) // 2])
-  pads.append([0, 0])
-  return tf.pad(inputs, pads)
+# TF-Slim's name; shared with MobileNet v2/v3.
+_fixed_padding = conv_blocks.fixed_padding
 
 
 def _layer_names(index, conv_def):

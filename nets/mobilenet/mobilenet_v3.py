@@ -79,13 +79,13 @@ def _fused(t, c, k, s=1):
             fused=True)
 
 
-_DEFAULTS = (
-    ((conv_blocks.expanded_conv,),
-     {'normalizer_fn': slim.batch_norm, 'residual': True}),
-    ((slim.conv2d, slim.fully_connected, slim.separable_conv2d),
-     {'normalizer_fn': slim.batch_norm, 'activation_fn': relu}),
-    ((slim.batch_norm,), {'center': True, 'scale': True}),
-)
+_DEFAULTS = {
+    (conv_blocks.expanded_conv,):
+        {'normalizer_fn': slim.batch_norm, 'residual': True},
+    (slim.conv2d, slim.fully_connected, slim.separable_conv2d):
+        {'normalizer_fn': slim.batch_norm, 'activation_fn': relu},
+    (slim.batch_norm,): {'center': True, 'scale': True},
+}
 
 
 def _head(mid, out, act):
@@ -97,10 +97,11 @@ def _head(mid, out, act):
              normalizer_fn=None, activation_fn=act))
 
 
-# Table 1 of [1]. Comments: output size at 224 x 224 input.
-V3_LARGE = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+# Table 1 of [1], as TF-Slim's conv-defs dicts (copy them to edit).
+# Comments: output size at 224 x 224 input.
+V3_LARGE = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3),
            activation_fn=hard_swish),                          # 112x112x16
         _block(1, 16, 3),
@@ -118,11 +119,11 @@ V3_LARGE = lib.ConvDefs(
         _block(6, 160, 5, s=2, act=hard_swish, se=True),
         _block(6, 160, 5, act=hard_swish, se=True),
         _block(6, 160, 5, act=hard_swish, se=True),            # 7x7x160
-    ) + _head(960, 1280, hard_swish))                          # 1x1x1280
+    ) + _head(960, 1280, hard_swish)))                          # 1x1x1280
 
-V3_LARGE_MINIMALISTIC = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_LARGE_MINIMALISTIC = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3)),
         _block(1, 16, 3),
         _block(4, 24, 3, s=2),
@@ -139,12 +140,12 @@ V3_LARGE_MINIMALISTIC = lib.ConvDefs(
         _block(6, 160, 3, s=2),
         _block(6, 160, 3),
         _block(6, 160, 3),
-    ) + _head(960, 1280, relu))
+    ) + _head(960, 1280, relu)))
 
 # Table 2 of [1].
-V3_SMALL = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_SMALL = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3),
            activation_fn=hard_swish),                          # 112x112x16
         _block(1, 16, 3, s=2, se=True),                        # 56x56x16
@@ -158,11 +159,11 @@ V3_SMALL = lib.ConvDefs(
         _block(6, 96, 5, s=2, act=hard_swish, se=True),
         _block(6, 96, 5, act=hard_swish, se=True),
         _block(6, 96, 5, act=hard_swish, se=True),             # 7x7x96
-    ) + _head(576, 1024, hard_swish))                          # 1x1x1024
+    ) + _head(576, 1024, hard_swish)))                          # 1x1x1024
 
-V3_SMALL_MINIMALISTIC = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_SMALL_MINIMALISTIC = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3)),
         _block(1, 16, 3, s=2),
         _block(72. / 16, 24, 3, s=2),
@@ -175,12 +176,12 @@ V3_SMALL_MINIMALISTIC = lib.ConvDefs(
         _block(6, 96, 3, s=2),
         _block(6, 96, 3),
         _block(6, 96, 3),
-    ) + _head(576, 1024, relu))
+    ) + _head(576, 1024, relu)))
 
 # MobileNet-EdgeTPU [2]: fused blocks while the maps are large.
-V3_EDGETPU = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_EDGETPU = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=32, kernel_size=(3, 3)),  # 112x112x32
         _fused(1, 16, 3),                                      # 112x112x16
         _fused(8, 32, 3, s=2),
@@ -205,7 +206,7 @@ V3_EDGETPU = lib.ConvDefs(
         _block(4, 160, 5),                                     # 7x7x160
         _block(8, 192, 3),                                     # 7x7x192
         op(conv, stride=1, num_outputs=1280, kernel_size=(1, 1)),  # 7x7x1280
-    ))
+    )))
 
 
 @slim.add_arg_scope
