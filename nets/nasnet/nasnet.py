@@ -34,39 +34,63 @@ Typical use:
     # logits: [N, 1001]; end_points['AuxLogits']: [N, 1001]
 
     # A smaller variant: the configuration is data.
-    config = nasnet.mobile_imagenet_config()._replace(num_cells=6)
+    config = nasnet.mobile_imagenet_config()
+    config.set_hparam('num_cells', 6)
 """
 
 from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import collections
 import contextlib
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import hparams
 from nets.nasnet import nasnet_utils
 
 STEM_TYPES = ('cifar', 'imagenet')
 
-NasNetConfig = collections.namedtuple(
-    'NasNetConfig',
-    [
-        'stem_type',  # 'imagenet': conv0 + 2 stem cells; 'cifar': one conv
-        'stem_multiplier',  # stem filters = 32 (imagenet) or F (cifar) x this
-        'num_cells',  # normal cells in all three stacks
-        'num_conv_filters',  # F: filters per hidden state in the first stack
-        'filter_scaling_rate',  # filter multiplier at each reduction
-        'num_reduction_layers',  # reductions between the stacks
-        'skip_reduction_layer_input',  # cell after a reduction skips its input
-        'use_aux_head',  # build the auxiliary classifier when training
-        'dense_dropout_keep_prob',  # dropout before the final layer
-        'drop_path_keep_prob',  # ScheduledDropPath; 1.0 is off
-        'total_training_steps',  # steps over which drop path ramps up
-        'data_format',  # 'NHWC' or 'NCHW'
-    ])
+# The fields of a NASNet/PNASNet configuration. TF-Slim's configs are
+# HParams that callers edit (`config.set_hparam('use_aux_head', 0)`), so
+# ours are too (`nets.hparams.HParams`).
+CONFIG_FIELDS = (
+    'stem_type',  # 'imagenet': conv0 + 2 stem cells; 'cifar': one conv
+    'stem_multiplier',  # stem filters = 32 (imagenet) or F (cifar) x this
+    'num_cells',  # normal cells in all three stacks
+    'num_conv_filters',  # F: filters per hidden state in the first stack
+    'filter_scaling_rate',  # filter multiplier at each reduction
+    'num_reduction_layers',  # reductions between the stacks
+    'skip_reduction_layer_input',  # cell after a reduction skips its input
+    'use_aux_head',  # build the auxiliary classifier when training
+    'dense_dropout_keep_prob',  # dropout before the final layer
+    'drop_path_keep_prob',  # ScheduledDropPath; 1.0 is off
+    'total_training_steps',  # steps over which drop path ramps up
+    'data_format',  # 'NHWC' or 'NCHW'
+    'use_bounded_activation',  # TF-Slim's relu6 + clipping; only False here
+)
+
+
+def NasNetConfig(use_bounded_activation=False, **fields):  # pylint: disable=invalid-name
+  """Returns an `HParams` NASNet/PNASNet configuration.
+
+  Args:
+    use_bounded_activation: TF-Slim's quantization-friendly variant; only
+      False is built (`check_config` raises otherwise).
+    **fields: every other name of `CONFIG_FIELDS`.
+
+  Raises:
+    ValueError: if a field is missing or unknown.
+  """
+  fields['use_bounded_activation'] = use_bounded_activation
+  if set(fields) != set(CONFIG_FIELDS):
+    raise ValueError('NasNetConfig needs exactly the fields %s; missing %s, '
+                     'unknown %s' % (', '.join(CONFIG_FIELDS),
+                                     sorted(set(CONFIG_FIELDS) - set(fields)),
+                                     sorted(set(fields) - set(CONFIG_FIELDS))))
+  return hparams.HParams(**{name: fields[name] for name in CONFIG_FIELDS})
+
 
 # NASNet-A 6@768 for CIFAR-10 ([1], Table 1). Trained with batch 32, lr 0.025
 # cosine decay, aux loss weight 0.4, gradient clipping 5, 600 epochs.
@@ -92,18 +116,18 @@ LARGE_IMAGENET_CONFIG = NasNetConfig(
 
 
 def cifar_config():
-  """Returns the `NasNetConfig` of NASNet-A CIFAR (TF-Slim's name)."""
-  return CIFAR_CONFIG
+  """A fresh copy of the NASNet-A CIFAR config, for the caller to edit."""
+  return CIFAR_CONFIG._replace()
 
 
 def mobile_imagenet_config():
-  """Returns the `NasNetConfig` of NASNet-A Mobile (TF-Slim's name)."""
-  return MOBILE_IMAGENET_CONFIG
+  """A fresh copy of the NASNet-A Mobile config, for the caller to edit."""
+  return MOBILE_IMAGENET_CONFIG._replace()
 
 
 def large_imagenet_config():
-  """Returns the `NasNetConfig` of NASNet-A Large (TF-Slim's name)."""
-  return LARGE_IMAGENET_CONFIG
+  """A fresh copy of the NASNet-A Large config, for the caller to edit."""
+  return LARGE_IMAGENET_CONFIG._replace()
 
 
 def _nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon):
@@ -155,11 +179,15 @@ def nasnet_large_arg_scope(weight_decay=5e-5, batch_norm_decay=0.9997,
 
 
 def check_config(config):
-  """Raises ValueError for a config with an unknown stem type or layout."""
+  """Raises ValueError for a config with an unknown stem type or layout,
+  or with `use_bounded_activation` on."""
   if config.stem_type not in STEM_TYPES:
     raise ValueError('Unknown stem_type %r; expected one of: %s' %
                      (config.stem_type, ', '.join(STEM_TYPES)))
   nasnet_utils.check_data_format(config.data_format)
+  if config.use_bounded_activation:
+    raise ValueError('use_bounded_activation=True (relu6 and clipped sums '
+                     'for quantization) is not supported; expected False')
 
 
 def prepare(images, config, is_training, current_step):
@@ -189,7 +217,9 @@ def model_arg_scope(is_training, data_format):
   with slim.arg_scope([slim.dropout, slim.batch_norm, nasnet_utils.drop_path],
                       is_training=is_training):
     with slim.arg_scope([slim.avg_pool2d, slim.max_pool2d, slim.conv2d,
-                         slim.separable_conv2d, slim.batch_norm],
+                         slim.separable_conv2d, slim.batch_norm,
+                         nasnet_utils.get_channel_index,
+                         nasnet_utils.get_channel_dim],
                         data_format=data_format):
       with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                           activation_fn=None, biases_initializer=None):
