@@ -330,6 +330,13 @@ def mobilenet(inputs,
   return logits, end_points
 
 
+def _set_args(fns, **kwargs):
+  """`slim.arg_scope(fns, **kwargs)` without the None arguments: None means
+  "leave the caller's value" (TF-Slim's `safe_arg_scope`)."""
+  kwargs = {key: value for key, value in kwargs.items() if value is not None}
+  return slim.arg_scope(fns, **kwargs) if kwargs else _arg_scopes({})
+
+
 def training_scope(is_training=True,
                    weight_decay=0.00004,
                    stddev=0.09,
@@ -342,11 +349,14 @@ def training_scope(is_training=True,
   the logits.
 
   Args:
-    is_training: default mode of the builders, batch norm and dropout.
+    is_training: default mode of the builders, batch norm and dropout; None
+      leaves batch norm's and dropout's `is_training` to the caller's own
+      arg_scope (TF-Slim's behaviour).
     weight_decay: L2 coefficient on `slim.conv2d` weights.
     stddev: initializer standard deviation; negative for Xavier.
-    dropout_keep_prob: keep probability of the dropout before the logits.
-    bn_decay: decay of the batch norm moving averages.
+    dropout_keep_prob: keep probability of the dropout before the logits
+      (None: not set).
+    bn_decay: decay of the batch norm moving averages (None: not set).
 
   Returns:
     An `arg_scope`.
@@ -359,10 +369,10 @@ def training_scope(is_training=True,
       [slim.conv2d, slim.fully_connected, slim.separable_conv2d],
       weights_initializer=initializer, normalizer_fn=slim.batch_norm), \
       slim.arg_scope([mobilenet_base, mobilenet], is_training=is_training), \
-      slim.arg_scope([slim.batch_norm], is_training=is_training,
-                     decay=bn_decay), \
-      slim.arg_scope([slim.dropout], is_training=is_training,
-                     keep_prob=dropout_keep_prob), \
+      _set_args([slim.batch_norm], is_training=is_training,
+                 decay=bn_decay), \
+      _set_args([slim.dropout], is_training=is_training,
+                keep_prob=dropout_keep_prob), \
       slim.arg_scope([slim.conv2d],
                      weights_regularizer=slim.l2_regularizer(weight_decay)), \
       slim.arg_scope([slim.separable_conv2d], weights_regularizer=None) as sc:
