@@ -66,6 +66,32 @@ def test_inception_v1_base_through_the_aggregate():
                                     'MaxPool_3a_3x3']
 
 
+def test_inception_v1_base_without_root_block():
+  with tf.Graph().as_default():
+    full_net, _ = inception_v1.inception_v1_base(
+        tf.zeros([1, 28, 28, 192]), final_endpoint='Mixed_3c',
+        include_root_block=False, scope='NoRoot')
+    _, end_points = inception_v1.inception_v1_base(
+        tf.zeros([1, 64, 64, 3]), final_endpoint='Mixed_3c', scope='Root')
+    no_root = {v.op.name[len('NoRoot/'):]: v.shape.as_list()
+               for v in tf.global_variables('NoRoot/')}
+    root = {v.op.name[len('Root/'):]: v.shape.as_list()
+            for v in tf.global_variables('Root/')}
+    with pytest.raises(ValueError, match="Unknown final_endpoint 'Conv2d_1a"):
+      inception_v1.inception_v1_base(tf.zeros([1, 28, 28, 192]),
+                                     final_endpoint='Conv2d_1a_7x7',
+                                     include_root_block=False)
+  assert full_net.shape.as_list() == [1, 28, 28, 480]
+  stem = {k for k in root if k.split('/')[0].startswith('Conv2d_')}
+  assert {k.split('/')[0] for k in stem} == {'Conv2d_1a_7x7', 'Conv2d_2b_1x1',
+                                             'Conv2d_2c_3x3'}
+  # Without the stem: the same modules, with the same shapes.
+  assert no_root == {k: v for k, v in root.items() if k not in stem}
+  assert list(end_points)[:6] == ['Conv2d_1a_7x7', 'MaxPool_2a_3x3',
+                                  'Conv2d_2b_1x1', 'Conv2d_2c_3x3',
+                                  'MaxPool_3a_3x3', 'Mixed_3b']
+
+
 @pytest.mark.parametrize('arg_scope_fn', [
     inception_utils.inception_arg_scope, inception_v1.inception_v1_arg_scope,
     inception_v3.inception_v3_arg_scope, inception_v4.inception_v4_arg_scope,
