@@ -23,6 +23,7 @@ from nets import inception
 from nets import inception_resnet_v2
 from nets import inception_utils
 from nets import inception_v1
+from nets import inception_v2
 from nets import inception_v3
 from nets import inception_v4
 from nets import mobilenet_v1
@@ -90,6 +91,47 @@ def test_inception_v1_base_without_root_block():
   assert list(end_points)[:6] == ['Conv2d_1a_7x7', 'MaxPool_2a_3x3',
                                   'Conv2d_2b_1x1', 'Conv2d_2c_3x3',
                                   'MaxPool_3a_3x3', 'Mixed_3b']
+
+
+def _variable_shapes(scope):
+  return {v.op.name[len(scope) + 1:]: v.shape.as_list()
+          for v in tf.global_variables(scope + '/')}
+
+
+def test_inception_v2_base_options():
+  with tf.Graph().as_default():
+    separable, _ = inception_v2.inception_v2_base(
+        tf.zeros([1, 64, 64, 3]), final_endpoint='Mixed_3c', scope='Sep')
+    plain, _ = inception_v2.inception_v2_base(
+        tf.zeros([1, 64, 64, 3]), final_endpoint='Mixed_3c',
+        use_separable_conv=False, scope='Plain')
+    nchw, nchw_ends = inception_v2.inception_v2_base(
+        tf.zeros([1, 3, 64, 64]), final_endpoint='Mixed_3c',
+        use_separable_conv=False, data_format='NCHW', scope='NCHW')
+    no_root, no_root_ends = inception_v2.inception_v2_base(
+        tf.zeros([1, 8, 8, 192]), final_endpoint='Mixed_3c',
+        include_root_block=False, scope='NoRoot')
+    sep, flat = _variable_shapes('Sep'), _variable_shapes('Plain')
+    assert _variable_shapes('NCHW') == flat
+    assert set(_variable_shapes('NoRoot')) == {
+        k for k in flat if not k.startswith(('Conv2d_1a', 'Conv2d_2'))}
+    with pytest.raises(ValueError, match='use_separable_conv=False'):
+      inception_v2.inception_v2_base(tf.zeros([1, 3, 64, 64]),
+                                     data_format='NCHW')
+    with pytest.raises(ValueError, match="Unknown data_format 'NCWH'"):
+      inception_v2.inception_v2_base(tf.zeros([1, 3, 64, 64]),
+                                     use_separable_conv=False,
+                                     data_format='NCWH')
+  assert separable.shape.as_list() == plain.shape.as_list() == [1, 8, 8, 320]
+  assert nchw.shape.as_list() == [1, 320, 8, 8]
+  assert nchw_ends['MaxPool_3a_3x3'].shape.as_list() == [1, 192, 8, 8]
+  assert no_root.shape.as_list() == [1, 8, 8, 320]
+  assert list(no_root_ends) == ['Mixed_3b', 'Mixed_3c']
+  # Slim's separable stem: 7x7 depthwise x8, then 1x1 to 64, with biases.
+  assert sep['Conv2d_1a_7x7/depthwise_weights'] == [7, 7, 3, 8]
+  assert sep['Conv2d_1a_7x7/pointwise_weights'] == [1, 1, 24, 64]
+  assert flat['Conv2d_1a_7x7/weights'] == [7, 7, 3, 64]
+  assert 'Conv2d_1a_7x7/weights' not in sep
 
 
 @pytest.mark.parametrize('arg_scope_fn', [
