@@ -404,6 +404,26 @@ def test_mobilenet_base_use_explicit_padding():
   assert results[False][3] == results[True][3]
 
 
+def test_mobilenet_base_use_groupnorm():
+  with tf.Graph().as_default():
+    with slim.arg_scope(mobilenet.training_scope()):
+      _, end_points = mobilenet_v2.mobilenet(
+          tf.zeros([2, 32, 32, 3]), num_classes=3, use_groupnorm=True)
+    names = [v.op.name for v in tf.global_variables()]
+    assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+  assert not [n for n in names if 'BatchNorm' in n]
+  assert 'MobilenetV2/Conv/GroupNorm/gamma' in names
+  assert 'MobilenetV2/expanded_conv_1/project/GroupNorm/beta' in names
+  # Same layers as with batch norm, one GroupNorm per BatchNorm.
+  with tf.Graph().as_default():
+    mobilenet_v2.mobilenet(tf.zeros([2, 32, 32, 3]), num_classes=3)
+    batch_norm = [v.op.name for v in tf.global_variables()
+                  if v.op.name.endswith('BatchNorm/gamma')]
+  assert sorted(n.replace('BatchNorm', 'GroupNorm') for n in batch_norm) == (
+      sorted(n for n in names if n.endswith('GroupNorm/gamma')))
+  assert end_points['Logits'].shape.as_list() == [2, 3]
+
+
 @pytest.mark.parametrize('outer', [False, True])
 def test_training_scope_is_training_none_leaves_batch_norm_to_caller(outer):
   with tf.Graph().as_default():

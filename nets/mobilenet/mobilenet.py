@@ -27,6 +27,7 @@ References:
   [1] Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks,
       arXiv:1801.04381.
   [2] Howard et al., Searching for MobileNetV3, arXiv:1905.02244.
+  [3] Wu and He, Group Normalization, arXiv:1803.08494.
 
 Typical use:
 
@@ -97,6 +98,12 @@ def unscaled(layer):
   return layer._replace(multiplier_func=_keep_depth)
 
 
+@slim.add_arg_scope
+def _group_norm(inputs, groups=8, **kwargs):
+  """`slim.group_norm` with 8 groups: every MobileNet width is a multiple."""
+  return slim.group_norm(inputs, groups=groups, **kwargs)
+
+
 # Default scopes of the plain slim layers a table may hold; our own layer
 # functions carry a `default_scope` attribute.
 _SLIM_SCOPES = {
@@ -146,7 +153,8 @@ def mobilenet_base(inputs,
                    divisible_by=None,
                    is_training=False,
                    scope=None,
-                   use_explicit_padding=False):
+                   use_explicit_padding=False,
+                   use_groupnorm=False):
   """Builds the layers of `conv_defs` (no pooling, no logits).
 
   Args:
@@ -165,6 +173,10 @@ def mobilenet_base(inputs,
     scope: variable scope; default 'Mobilenet'.
     use_explicit_padding: pad explicitly and use VALID convolutions, so the
       output size does not depend on SAME's padding split.
+    use_groupnorm: normalize with group norm (`slim.group_norm`, 8 groups
+      unless an arg_scope sets `groups`) wherever the table uses batch norm,
+      for batches too small for batch statistics ([3]); variables are then
+      `.../GroupNorm/{beta,gamma}`, so Slim's checkpoints do not apply.
 
   Returns:
     net: the last layer's activation.
@@ -198,6 +210,9 @@ def mobilenet_base(inputs,
   overrides = dict(conv_defs.get('overrides', {}))
   if use_explicit_padding:
     overrides[(slim.conv2d, slim.separable_conv2d)] = {'padding': 'VALID'}
+  if use_groupnorm:
+    overrides[(slim.conv2d, slim.fully_connected, slim.separable_conv2d,
+               conv_blocks.expanded_conv)] = {'normalizer_fn': _group_norm}
   depth_args = {key: value for key, value in (('min_depth', min_depth),
                                               ('divisible_by', divisible_by))
                 if value is not None}
