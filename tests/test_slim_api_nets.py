@@ -424,6 +424,24 @@ def test_mobilenet_base_use_groupnorm():
   assert end_points['Logits'].shape.as_list() == [2, 3]
 
 
+def test_mobilenet_v2_group_norm_base_and_slims_extra_names():
+  with tf.Graph().as_default() as graph:
+    net, _ = mobilenet_v2.mobilenet_base_group_norm(
+        tf.zeros([1, 32, 32, 3]), groups=4, final_endpoint='layer_2')
+    # slim.group_norm reshapes channels to [groups, C / groups].
+    shapes = [op.outputs[0].shape.as_list() for op in graph.get_operations()
+              if op.type == 'Reshape' and 'GroupNorm' in op.name]
+    with pytest.raises(ValueError, match='depth_multiplier'):
+      mobilenet_v2.mobilenet(tf.zeros([1, 32, 32, 3]), multiplier=0.5)
+  assert net.shape.as_list() == [1, 16, 16, 16]
+  grouped = [s for s in shapes if len(s) == 5]
+  assert grouped and all(s[-2] == 4 for s in grouped), shapes
+  assert mobilenet_v2.mobilenet_v2_050.keywords == {
+      'depth_multiplier': 0.5, 'finegrain_classification_mode': True}
+  assert mobilenet_v2.wrapped_partial(mobilenet_v2.mobilenet).__name__ == (
+      'mobilenet')
+
+
 @pytest.mark.parametrize('outer', [False, True])
 def test_training_scope_is_training_none_leaves_batch_norm_to_caller(outer):
   with tf.Graph().as_default():

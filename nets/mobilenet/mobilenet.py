@@ -99,8 +99,9 @@ def unscaled(layer):
 
 
 @slim.add_arg_scope
-def _group_norm(inputs, groups=8, **kwargs):
-  """`slim.group_norm` with 8 groups: every MobileNet width is a multiple."""
+def group_norm(inputs, groups=8, **kwargs):
+  """`slim.group_norm`, 8 groups by default (TF-Slim's default for
+  MobileNet): every MobileNet width is a multiple of 8."""
   return slim.group_norm(inputs, groups=groups, **kwargs)
 
 
@@ -173,8 +174,8 @@ def mobilenet_base(inputs,
     scope: variable scope; default 'Mobilenet'.
     use_explicit_padding: pad explicitly and use VALID convolutions, so the
       output size does not depend on SAME's padding split.
-    use_groupnorm: normalize with group norm (`slim.group_norm`, 8 groups
-      unless an arg_scope sets `groups`) wherever the table uses batch norm,
+    use_groupnorm: normalize with group norm wherever the table uses batch
+      norm (`group_norm`: 8 groups unless an arg_scope on it sets `groups`),
       for batches too small for batch statistics ([3]); variables are then
       `.../GroupNorm/{beta,gamma}`, so Slim's checkpoints do not apply.
 
@@ -212,7 +213,7 @@ def mobilenet_base(inputs,
     overrides[(slim.conv2d, slim.separable_conv2d)] = {'padding': 'VALID'}
   if use_groupnorm:
     overrides[(slim.conv2d, slim.fully_connected, slim.separable_conv2d,
-               conv_blocks.expanded_conv)] = {'normalizer_fn': _group_norm}
+               conv_blocks.expanded_conv)] = {'normalizer_fn': group_norm}
   depth_args = {key: value for key, value in (('min_depth', min_depth),
                                               ('divisible_by', divisible_by))
                 if value is not None}

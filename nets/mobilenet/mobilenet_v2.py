@@ -130,8 +130,13 @@ def mobilenet(inputs,
 
   Raises:
     ValueError: for an unknown attention module, an invalid reduction ratio
-      or depth multiplier, or an input that is not 4-D.
+      or depth multiplier, a `multiplier` argument (use `depth_multiplier`),
+      or an input that is not 4-D.
   """
+  if 'multiplier' in kwargs:
+    raise ValueError("mobilenet_v2.mobilenet takes depth_multiplier, not the "
+                     "generic 'multiplier' (got multiplier=%r)" %
+                     (kwargs['multiplier'],))
   conv_defs = V2_DEF if conv_defs is None else conv_defs
   if activation_fn:
     conv_defs = copy.deepcopy(conv_defs)
@@ -155,24 +160,43 @@ def mobilenet(inputs,
 mobilenet.default_image_size = 224
 
 
+def wrapped_partial(func, *args, **kwargs):
+  """TF-Slim's helper: `functools.partial` that keeps `func`'s name and doc."""
+  partial_func = functools.partial(func, *args, **kwargs)
+  functools.update_wrapper(partial_func, func)
+  return partial_func
+
+
 def _variant(name, **defaults):
   """`mobilenet` with other default arguments, named `name`."""
-  variant = functools.partial(mobilenet, **defaults)
-  functools.update_wrapper(variant, mobilenet)
+  variant = wrapped_partial(mobilenet, **defaults)
   variant.__name__ = name
   variant.default_image_size = mobilenet.default_image_size
   return variant
 
 
 mobilenet_v2_140 = _variant('mobilenet_v2_140', depth_multiplier=1.4)
+mobilenet_v2_050 = _variant('mobilenet_v2_050', depth_multiplier=0.50,
+                            finegrain_classification_mode=True)
 mobilenet_v2_035 = _variant('mobilenet_v2_035', depth_multiplier=0.35,
                             finegrain_classification_mode=True)
 
 
+@slim.add_arg_scope
 def mobilenet_base(inputs, depth_multiplier=1.0, **kwargs):
   """The MobileNetV2 layers without pooling and logits (see `mobilenet`)."""
   return mobilenet(inputs, depth_multiplier=depth_multiplier, base_only=True,
                    **kwargs)
+
+
+@slim.add_arg_scope
+def mobilenet_base_group_norm(inputs, depth_multiplier=1.0, groups=8,
+                              **kwargs):
+  """`mobilenet_base` with group norm of `groups` groups for batch norm
+  (TF-Slim's name; see `mobilenet.mobilenet_base(use_groupnorm=)`)."""
+  with slim.arg_scope([lib.group_norm], groups=groups):
+    return mobilenet_base(inputs, depth_multiplier=depth_multiplier,
+                          use_groupnorm=True, **kwargs)
 
 
 training_scope = lib.training_scope
