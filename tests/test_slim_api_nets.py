@@ -436,6 +436,13 @@ def test_mobilenet_v2_group_norm_base_and_slims_extra_names():
   assert net.shape.as_list() == [1, 16, 16, 16]
   grouped = [s for s in shapes if len(s) == 5]
   assert grouped and all(s[-2] == 4 for s in grouped), shapes
+  with tf.Graph().as_default():
+    mobilenet.mobilenet_base(tf.zeros([1, 32, 32, 3]),
+                             mobilenet_v2.V2_DEF_GROUP_NORM,
+                             final_endpoint='layer_2', scope='G')
+    table_names = sorted(v.op.name for v in tf.global_variables())
+  assert table_names and not [n for n in table_names if 'BatchNorm' in n]
+  assert 'G/Conv/GroupNorm/gamma' in table_names
   assert mobilenet_v2.mobilenet_v2_050.keywords == {
       'depth_multiplier': 0.5, 'finegrain_classification_mode': True}
   assert mobilenet_v2.wrapped_partial(mobilenet_v2.mobilenet).__name__ == (

@@ -86,6 +86,16 @@ V2_DEF = dict(
     ])
 
 
+# TF-Slim's group-norm variant of the table: group norm (`lib.group_norm`)
+# where V2_DEF has batch norm.
+V2_DEF_GROUP_NORM = copy.deepcopy(V2_DEF)
+del V2_DEF_GROUP_NORM['defaults'][(slim.batch_norm,)]
+for _key in ((slim.conv2d, slim.fully_connected, slim.separable_conv2d),
+             (block,)):
+  V2_DEF_GROUP_NORM['defaults'][_key]['normalizer_fn'] = lib.group_norm
+del _key
+
+
 @slim.add_arg_scope
 def mobilenet(inputs,
               num_classes=1001,
