@@ -458,6 +458,16 @@ def test_training_scope_is_training_none_leaves_batch_norm_to_caller(outer):
     assert bool(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) == outer
 
 
+def test_mobilenet_v3_base():
+  with tf.Graph().as_default():
+    net, end_points = mobilenet_v3.mobilenet_base(
+        tf.zeros([1, 64, 64, 3]), conv_defs=mobilenet_v3.V3_SMALL,
+        final_endpoint='layer_4')
+  assert net.shape.as_list() == [1, 8, 8, 24]
+  assert 'Logits' not in end_points and 'global_pool' not in end_points
+  assert mobilenet_v3.wrapped_partial is mobilenet.wrapped_partial
+
+
 def test_v2_activation_fn_replaces_relu6():
   with tf.Graph().as_default() as graph:
     mobilenet_v2.mobilenet(tf.zeros([1, 32, 32, 3]), num_classes=3,

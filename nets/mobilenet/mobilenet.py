@@ -45,6 +45,7 @@ from __future__ import print_function
 
 import collections
 import contextlib
+import functools
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -258,6 +259,13 @@ def mobilenet_base(inputs,
         break
   end_points.update(inner_end_points)
   return net, end_points
+
+
+def wrapped_partial(func, *args, **kwargs):
+  """TF-Slim's helper: `functools.partial` that keeps `func`'s name and doc."""
+  partial_func = functools.partial(func, *args, **kwargs)
+  functools.update_wrapper(partial_func, func)
+  return partial_func
 
 
 def global_pool(inputs):

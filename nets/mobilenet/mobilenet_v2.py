@@ -38,7 +38,6 @@ from __future__ import division
 from __future__ import print_function
 
 import copy
-import functools
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -170,11 +169,7 @@ def mobilenet(inputs,
 mobilenet.default_image_size = 224
 
 
-def wrapped_partial(func, *args, **kwargs):
-  """TF-Slim's helper: `functools.partial` that keeps `func`'s name and doc."""
-  partial_func = functools.partial(func, *args, **kwargs)
-  functools.update_wrapper(partial_func, func)
-  return partial_func
+wrapped_partial = lib.wrapped_partial
 
 
 def _variant(name, **defaults):

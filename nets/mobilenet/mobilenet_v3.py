@@ -43,8 +43,6 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import functools
-
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
@@ -253,10 +251,12 @@ def mobilenet(inputs,
 mobilenet.default_image_size = 224
 
 
+wrapped_partial = lib.wrapped_partial
+
+
 def _variant(name, **defaults):
   """`mobilenet` with other default arguments, named `name`."""
-  variant = functools.partial(mobilenet, **defaults)
-  functools.update_wrapper(variant, mobilenet)
+  variant = wrapped_partial(mobilenet, **defaults)
   variant.__name__ = name
   variant.default_image_size = mobilenet.default_image_size
   return variant
@@ -272,5 +272,14 @@ edge_tpu = _variant('edge_tpu', conv_defs=V3_EDGETPU, scope='MobilenetEdgeTPU')
 edge_tpu_075 = _variant('edge_tpu_075', conv_defs=V3_EDGETPU,
                         scope='MobilenetEdgeTPU', depth_multiplier=0.75,
                         finegrain_classification_mode=True)
+
+
+
+@slim.add_arg_scope
+def mobilenet_base(inputs, depth_multiplier=1.0, **kwargs):
+  """The table's layers without pooling and logits (see `mobilenet`)."""
+  return mobilenet(inputs, depth_multiplier=depth_multiplier, base_only=True,
+                   **kwargs)
+
 
 training_scope = lib.training_scope
