@@ -58,25 +58,29 @@ def _trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
 
 
+def _tower(net, reduce_depth, depth, scopes, stride=1):
+  """1x1 reduction to `reduce_depth`, then one 3x3 conv to `depth` per name
+  in `scopes`; the last of them has `stride`."""
+  net = slim.conv2d(net, reduce_depth, [1, 1],
+                    weights_initializer=_trunc_normal(0.09),
+                    scope='Conv2d_0a_1x1')
+  for i, scope in enumerate(scopes):
+    net = slim.conv2d(net, depth, [3, 3],
+                      stride=stride if i == len(scopes) - 1 else 1,
+                      scope=scope)
+  return net
+
+
 def _module(net, spec, depth, concat_axis):
   """One Inception module or grid reduction of `_BODY`."""
-  reduce_init = _trunc_normal(0.09)
   if spec[0] == 'reduction':
     _, d0a, d0b, d1a, d1b = spec
     with tf.variable_scope('Branch_0'):
-      branch_0 = slim.conv2d(net, depth(d0a), [1, 1],
-                             weights_initializer=reduce_init,
-                             scope='Conv2d_0a_1x1')
-      branch_0 = slim.conv2d(branch_0, depth(d0b), [3, 3], stride=2,
-                             scope='Conv2d_1a_3x3')
+      branch_0 = _tower(net, depth(d0a), depth(d0b), ['Conv2d_1a_3x3'],
+                        stride=2)
     with tf.variable_scope('Branch_1'):
-      branch_1 = slim.conv2d(net, depth(d1a), [1, 1],
-                             weights_initializer=reduce_init,
-                             scope='Conv2d_0a_1x1')
-      branch_1 = slim.conv2d(branch_1, depth(d1b), [3, 3],
-                             scope='Conv2d_0b_3x3')
-      branch_1 = slim.conv2d(branch_1, depth(d1b), [3, 3], stride=2,
-                             scope='Conv2d_1a_3x3')
+      branch_1 = _tower(net, depth(d1a), depth(d1b),
+                        ['Conv2d_0b_3x3', 'Conv2d_1a_3x3'], stride=2)
     with tf.variable_scope('Branch_2'):
       branch_2 = slim.max_pool2d(net, [3, 3], stride=2, scope='MaxPool_1a_3x3')
     return tf.concat(axis=concat_axis, values=[branch_0, branch_1, branch_2])
@@ -84,19 +88,10 @@ def _module(net, spec, depth, concat_axis):
   with tf.variable_scope('Branch_0'):
     branch_0 = slim.conv2d(net, depth(d0), [1, 1], scope='Conv2d_0a_1x1')
   with tf.variable_scope('Branch_1'):
-    branch_1 = slim.conv2d(net, depth(d1a), [1, 1],
-                           weights_initializer=reduce_init,
-                           scope='Conv2d_0a_1x1')
-    branch_1 = slim.conv2d(branch_1, depth(d1b), [3, 3],
-                           scope='Conv2d_0b_3x3')
+    branch_1 = _tower(net, depth(d1a), depth(d1b), ['Conv2d_0b_3x3'])
   with tf.variable_scope('Branch_2'):
-    branch_2 = slim.conv2d(net, depth(d2a), [1, 1],
-                           weights_initializer=reduce_init,
-                           scope='Conv2d_0a_1x1')
-    branch_2 = slim.conv2d(branch_2, depth(d2b), [3, 3],
-                           scope='Conv2d_0b_3x3')
-    branch_2 = slim.conv2d(branch_2, depth(d2b), [3, 3],
-                           scope='Conv2d_0c_3x3')
+    branch_2 = _tower(net, depth(d2a), depth(d2b),
+                      ['Conv2d_0b_3x3', 'Conv2d_0c_3x3'])
   with tf.variable_scope('Branch_3'):
     if pool == 'avg':
       branch_3 = slim.avg_pool2d(net, [3, 3], scope='AvgPool_0a_3x3')
