@@ -531,6 +531,23 @@ def test_set_hparam_use_aux_head(use_aux_head):
   assert ('AuxLogits' in end_points) == bool(use_aux_head)
 
 
+@pytest.mark.parametrize('builder,order', [
+    (nasnet.build_nasnet_cifar, ['is_training', 'config', 'current_step']),
+    (nasnet.build_nasnet_mobile, ['is_training', 'final_endpoint', 'config',
+                                  'current_step']),
+    (nasnet.build_nasnet_large, ['is_training', 'final_endpoint', 'config',
+                                 'current_step']),
+    (pnasnet.build_pnasnet_mobile, ['is_training', 'final_endpoint',
+                                    'config']),
+    (pnasnet.build_pnasnet_large, ['is_training', 'final_endpoint',
+                                   'config'])])
+def test_nasnet_builders_take_slims_positional_order(builder, order):
+  import inspect  # pylint: disable=g-import-not-at-top
+  params = list(inspect.signature(builder).parameters)
+  assert params[:2] == ['images', 'num_classes']
+  assert params[2:2 + len(order)] == order
+
+
 def test_bounded_activation_is_refused_clearly():
   config = nasnet.cifar_config()
   config.set_hparam('use_bounded_activation', True)

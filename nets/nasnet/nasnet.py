@@ -443,11 +443,13 @@ def build_nasnet(images, num_classes, is_training=True, config=None,
   return logits, recorder.end_points
 
 
-def variant(builder, default_config, image_size, name, doc):
+def variant(builder, default_config, image_size, name, doc,
+            final_endpoint_first=True):
   """Returns `builder` with `config` defaulting to `default_config`.
 
   The published NASNet-A and PNASNet-5 models are one builder each with a
-  config per size; this makes Slim's per-size functions from them.
+  config per size; this makes Slim's per-size functions from them, with
+  Slim's positional order.
 
   Args:
     builder: `build_nasnet` or `pnasnet.build_pnasnet`.
@@ -455,17 +457,32 @@ def variant(builder, default_config, image_size, name, doc):
     image_size: the model's `default_image_size`.
     name: the function's public name.
     doc: its docstring.
+    final_endpoint_first: Slim's order for the ImageNet models, `fn(images,
+      num_classes, is_training=True, final_endpoint=None, config=None,
+      current_step=None)`; False gives its CIFAR order, `fn(images,
+      num_classes, is_training=True, config=None, current_step=None,
+      final_endpoint=None)`.
 
   Returns:
-    `fn(images, num_classes, is_training=True, config=None,
-    final_endpoint=None, current_step=None) -> (logits, end_points)`.
+    `fn(...) -> (logits, end_points)`.
   """
 
-  def build(images, num_classes, is_training=True, config=None,
-            final_endpoint=None, current_step=None):
+  def call(images, num_classes, is_training, config, final_endpoint,
+           current_step):
     return builder(images, num_classes, is_training=is_training,
                    config=default_config if config is None else config,
                    final_endpoint=final_endpoint, current_step=current_step)
+
+  if final_endpoint_first:
+    def build(images, num_classes, is_training=True, final_endpoint=None,
+              config=None, current_step=None):
+      return call(images, num_classes, is_training, config, final_endpoint,
+                  current_step)
+  else:
+    def build(images, num_classes, is_training=True, config=None,
+              current_step=None, final_endpoint=None):
+      return call(images, num_classes, is_training, config, final_endpoint,
+                  current_step)
 
   build.__name__ = name
   build.__doc__ = doc
@@ -480,7 +497,7 @@ build_nasnet_cifar = variant(
   Args and returns as `build_nasnet`; `config` defaults to `CIFAR_CONFIG`.
   End points at 32x32: 'Stem' 32x32x96, cells 32x32x192, 16x16x384 and
   8x8x768, 'global_pool' `[batch, 768]`.
-  """)
+  """, final_endpoint_first=False)
 
 build_nasnet_mobile = variant(
     build_nasnet, MOBILE_IMAGENET_CONFIG, 224, 'build_nasnet_mobile',
