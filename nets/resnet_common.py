@@ -29,6 +29,7 @@ from __future__ import print_function
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
+
 from nets import attention
 from nets import resnet_utils
 
@@ -243,7 +244,8 @@ def make_depth_builder(family, depth, unit_fn, generator):
                      is_training=is_training, global_pool=global_pool,
                      output_stride=output_stride, include_root_block=True,
                      spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope,
-                     store_non_strided_activations=store_non_strided_activations)
+                     store_non_strided_activations=(
+                         store_non_strided_activations))
 
   builder.__name__ = name
   builder.__doc__ = (

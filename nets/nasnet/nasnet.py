@@ -72,7 +72,8 @@ CONFIG_FIELDS = (
 )
 
 
-def NasNetConfig(use_bounded_activation=False, **fields):  # pylint: disable=invalid-name
+# pylint: disable=invalid-name (TF-Slim-era name of a config type)
+def NasNetConfig(use_bounded_activation=False, **fields):
   """Returns an `HParams` NASNet/PNASNet configuration.
 
   Args:
@@ -90,6 +91,7 @@ def NasNetConfig(use_bounded_activation=False, **fields):  # pylint: disable=inv
                                      sorted(set(CONFIG_FIELDS) - set(fields)),
                                      sorted(set(fields) - set(CONFIG_FIELDS))))
   return hparams.HParams(**{name: fields[name] for name in CONFIG_FIELDS})
+# pylint: enable=invalid-name
 
 
 # NASNet-A 6@768 for CIFAR-10 ([1], Table 1). Trained with batch 32, lr 0.025
