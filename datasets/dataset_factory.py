@@ -6,6 +6,13 @@ know (number of samples and classes, label names, channels to decode). The
 records are read by `datasets.input_pipeline.build_dataset`, which decodes
 TF-Slim's keys, so records written by Slim's converters work here unchanged.
 
+A `DatasetSplit` is also a `tf_slim` `slim.dataset.Dataset`, as TF-Slim's
+`get_dataset` returns: `data_sources`, `reader`, a `TFExampleDecoder` with
+Slim's items ('image', 'label'; for ImageNet also 'object/bbox' and
+'object/label'), `num_samples`, `items_to_descriptions`, `num_classes` and
+`labels_to_names`, so Slim-style code can read it with
+`slim.dataset_data_provider.DatasetDataProvider(dataset)`.
+
 Split sizes come from the converter's `metadata.json` when the directory has
 one (so a dataset converted from a small mirror reports its true size), else
 from the sizes Slim declares for the upstream data. `image_folder` always
@@ -29,6 +36,7 @@ from __future__ import print_function
 import os
 
 import tensorflow.compat.v1 as tf
+import tf_slim as slim
 
 from datasets import cifar10
 from datasets import dataset_utils
@@ -39,7 +47,8 @@ from datasets import imagenet
 from datasets import mnist
 
 # name -> module declaring NAME, SPLITS_TO_SIZES, NUM_CLASSES, FILE_PATTERN,
-# CHANNELS and a converter `run(dataset_dir, ...)`.
+# CHANNELS and a converter `run(dataset_dir, ...)`; OBJECT_BOXES = True if its
+# records carry Slim's `image/object/bbox/*` boxes (ImageNet).
 datasets_map = {
     'cifar10': cifar10,
     'digits': digits,
@@ -55,8 +64,83 @@ def names():
   return sorted(datasets_map)
 
 
-class DatasetSplit(object):
-  """One split of a dataset on disk.
+# The box fields of Slim's ImageNet records, in the order BoundingBox reads.
+_BOX_KEYS = ('ymin', 'xmin', 'ymax', 'xmax')
+
+
+class _ImageHandler(slim.tfexample_decoder.ItemHandler):
+  """Decodes 'image/encoded' (PNG, JPEG, GIF or BMP, told by its bytes).
+
+  tf_slim's own `tfexample_decoder.Image` dispatches on 'image/format' with
+  `control_flow_ops.case`, which TF 2's runtime no longer has; telling the
+  format by the bytes also reads Slim's 'jpg' and 'JPEG' spellings alike, as
+  our tf.data pipeline does.
+  """
+
+  def __init__(self, channels):
+    super(_ImageHandler, self).__init__(['image/encoded'])
+    self._channels = channels
+
+  def tensors_to_item(self, keys_to_tensors):
+    image = tf.image.decode_image(keys_to_tensors['image/encoded'],
+                                  channels=self._channels,
+                                  expand_animations=False)
+    image.set_shape([None, None, self._channels])
+    return image
+
+
+def slim_decoder(channels=3, object_boxes=False):
+  """TF-Slim's `TFExampleDecoder` for our (and Slim's) image records.
+
+  Args:
+    channels: channels the image is decoded to.
+    object_boxes: also decode ImageNet's boxes, their labels and the label
+      text.
+
+  Returns:
+    `(decoder, items_to_descriptions)`: items 'image' (`[H, W, channels]`
+    uint8), 'label' (int64 scalar) and, with `object_boxes`, 'object/bbox'
+    (`[num_boxes, 4]` float32, ymin/xmin/ymax/xmax in [0, 1]),
+    'object/label' (`[num_boxes]` int64) and 'label_text' (string).
+  """
+  keys_to_features = {
+      'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
+      'image/format': tf.FixedLenFeature((), tf.string, default_value='png'),
+      # A Python default, not a tensor: the decoder must not tie the
+      # dataset to the graph that was current when it was made.
+      'image/class/label': tf.FixedLenFeature([], tf.int64, default_value=0),
+  }
+  items_to_handlers = {
+      'image': _ImageHandler(channels),
+      'label': slim.tfexample_decoder.Tensor('image/class/label'),
+  }
+  descriptions = {
+      'image': 'A %d-channel image of varying size.' % channels,
+      'label': 'The integer class label.',
+  }
+  if object_boxes:
+    for key in _BOX_KEYS:
+      keys_to_features['image/object/bbox/' + key] = tf.VarLenFeature(
+          tf.float32)
+    keys_to_features['image/object/class/label'] = tf.VarLenFeature(tf.int64)
+    items_to_handlers['object/bbox'] = slim.tfexample_decoder.BoundingBox(
+        list(_BOX_KEYS), 'image/object/bbox/')
+    items_to_handlers['object/label'] = slim.tfexample_decoder.Tensor(
+        'image/object/class/label')
+    keys_to_features['image/class/text'] = tf.FixedLenFeature(
+        [], tf.string, default_value='')
+    items_to_handlers['label_text'] = slim.tfexample_decoder.Tensor(
+        'image/class/text')
+    descriptions['object/bbox'] = 'Boxes [ymin, xmin, ymax, xmax] in [0, 1].'
+    descriptions['object/label'] = 'The class label of each box.'
+    descriptions['label_text'] = 'The text of the label.'
+  return (slim.tfexample_decoder.TFExampleDecoder(keys_to_features,
+                                                  items_to_handlers),
+          descriptions)
+
+
+class DatasetSplit(slim.dataset.Dataset):
+  """One split of a dataset on disk; also a tf_slim `Dataset`.
 
   Attributes:
     name: dataset name, e.g. 'flowers'.
@@ -68,16 +152,26 @@ class DatasetSplit(object):
     num_classes: number of classes (imagenet: 1001, label 0 = background).
     labels_to_names: dict label -> class name from labels.txt, or None.
     channels: channels images are decoded to (3; mnist 1).
+    data_sources: Slim's name for `files`.
+    reader: the record reader class for Slim's data providers
+      (`tf.TFRecordReader`).
+    decoder: Slim's `TFExampleDecoder` (see `slim_decoder`).
+    items_to_descriptions: dict item -> description.
   """
 
   def __init__(self, name, split_name, dataset_dir, file_pattern, files,
-               num_samples, num_classes, labels_to_names, channels):
+               num_samples, num_classes, labels_to_names, channels,
+               reader=None, object_boxes=False):
+    decoder, descriptions = slim_decoder(channels, object_boxes)
+    super(DatasetSplit, self).__init__(
+        data_sources=files, reader=reader or tf.TFRecordReader,
+        decoder=decoder, num_samples=num_samples,
+        items_to_descriptions=descriptions)
     self.name = name
     self.split_name = split_name
     self.dataset_dir = dataset_dir
     self.file_pattern = file_pattern
     self.files = files
-    self.num_samples = num_samples
     self.num_classes = num_classes
     self.labels_to_names = labels_to_names
     self.channels = channels
@@ -89,8 +183,10 @@ class DatasetSplit(object):
              len(self.files), self.channels))
 
 
-def get_dataset(name, split_name, dataset_dir, file_pattern=None):
+def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
   """Returns the `DatasetSplit` for `split_name` of dataset `name`.
+
+  The signature is TF-Slim's, and so is the result's `Dataset` part.
 
   Args:
     name: a name from `names()`.
@@ -98,6 +194,8 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None):
     dataset_dir: directory of the converted records.
     file_pattern: optional glob (relative to `dataset_dir` unless absolute);
       a `%s` in it is replaced by `split_name`. Default: the dataset's own.
+    reader: the reader class Slim's data providers use; default
+      `tf.TFRecordReader`. Our tf.data pipeline reads `files` itself.
 
   Returns:
     A `DatasetSplit`.
@@ -144,4 +242,5 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None):
                       files=files, num_samples=int(splits[split_name]),
                       num_classes=int(num_classes),
                       labels_to_names=labels_to_names,
-                      channels=module.CHANNELS)
+                      channels=module.CHANNELS, reader=reader,
+                      object_boxes=getattr(module, 'OBJECT_BOXES', False))

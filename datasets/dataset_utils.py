@@ -78,6 +78,16 @@ def bytes_feature(values):
   return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
 
 
+def bytes_list_feature(values):
+  """TF-Slim's name: a bytes `tf.train.Feature` from a list of bytes/str."""
+  return bytes_feature(list(values))
+
+
+def float_list_feature(values):
+  """TF-Slim's name: a float `tf.train.Feature` from a list of floats."""
+  return float_feature(list(values))
+
+
 def float_feature(values):
   """Returns a float `tf.train.Feature` from a float or a list of floats."""
   if not isinstance(values, (tuple, list)):
@@ -367,6 +377,7 @@ def write_label_file(labels_to_class_names, dataset_dir,
 
 
 def has_labels(dataset_dir, filename=LABELS_FILENAME):
+  """Whether `dataset_dir` holds a label file (`labels.txt`)."""
   return os.path.isfile(os.path.join(dataset_dir, filename))
 
 
@@ -679,6 +690,48 @@ def safe_extract_tar(archive_path, target_dir):
         elif os.path.lexists(path):
           os.remove(path)
     raise
+
+
+def download_url(url, dataset_dir):
+  """TF-Slim's name: downloads `url` into `dataset_dir`; returns the path.
+
+  The download is resumable and checked against Content-Length (`download`).
+  """
+  return download(url, dataset_dir)
+
+
+def download_and_uncompress_tarball(tarball_url, dataset_dir):
+  """TF-Slim's helper: downloads a tarball and extracts it into `dataset_dir`.
+
+  Members that would land outside `dataset_dir` are refused
+  (`safe_extract_tar`).
+
+  Args:
+    tarball_url: URL of a (possibly compressed) tar archive.
+    dataset_dir: where the archive is saved and extracted.
+  """
+  safe_extract_tar(download(tarball_url, dataset_dir), dataset_dir)
+
+
+def open_sharded_output_tfrecords(exit_stack, base_path, num_shards):
+  """TF-Slim's helper: opens `num_shards` writers `<base>-0000i-of-0000n`.
+
+  Each writer writes to a temporary name and is renamed when `exit_stack`
+  closes it without error.
+
+  Args:
+    exit_stack: a `contextlib.ExitStack` that closes the writers.
+    base_path: path prefix of the shards.
+    num_shards: number of shards.
+
+  Returns:
+    A list of `num_shards` writers (`.write(serialized_example)`).
+  """
+  return [
+      exit_stack.enter_context(AtomicTFRecordWriter(
+          '%s-%05d-of-%05d' % (base_path, idx, num_shards)))
+      for idx in range(num_shards)
+  ]
 
 
 # Exactly the globals a CIFAR python batch (a numpy array in a dict) needs.

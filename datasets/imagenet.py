@@ -52,6 +52,8 @@ SPLITS_TO_SIZES = {'train': 1281167, 'validation': 50000}
 NUM_CLASSES = 1001
 FILE_PATTERN = '%s-*'
 CHANNELS = 3
+# Records carry Slim's image/object/bbox/* boxes (dataset_factory decodes).
+OBJECT_BOXES = True
 
 TRAIN_SHARDS = 1024
 VALIDATION_SHARDS = 128

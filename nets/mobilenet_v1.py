@@ -42,57 +42,52 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 from nets import pooled_logits
+from nets.mobilenet import conv_blocks
 
-# One row of the body. `kind` is 'conv' (a standard k x k convolution) or
-# 'separable' (k x k depthwise + 1x1 pointwise); `depth` is the number of
-# output channels before the depth multiplier.
-ConvDef = collections.namedtuple('ConvDef', ['kind', 'kernel', 'stride',
-                                             'depth'])
+# One row of the body, as TF-Slim's `conv_defs` rows: `Conv` is a standard
+# k x k convolution, `DepthSepConv` a k x k depthwise + 1x1 pointwise pair;
+# `depth` is the number of output channels before the depth multiplier.
+class Conv(collections.namedtuple('Conv', ['kernel', 'stride', 'depth'])):
+  """A standard convolution row of a MobileNet v1 table."""
+  kind = 'conv'
+
+
+class DepthSepConv(collections.namedtuple('DepthSepConv',
+                                          ['kernel', 'stride', 'depth'])):
+  """A depthwise separable row (3x3 depthwise + 1x1 pointwise)."""
+  kind = 'separable'
 
 
 def _separable(stride, depth):
-  return ConvDef('separable', (3, 3), stride, depth)
+  return DepthSepConv(kernel=[3, 3], stride=stride, depth=depth)
 
 
 # Table 1 of [1]. Layer i of the table is scoped Conv2d_<i> (conv) or
 # Conv2d_<i>_depthwise / Conv2d_<i>_pointwise (separable).
 MOBILENET_V1_CONV_DEFS = (
-    ConvDef('conv', (3, 3), 2, 32),   # 112 x 112 x 32
-    _separable(1, 64),                # 112 x 112 x 64
+    Conv(kernel=[3, 3], stride=2, depth=32),  # 112 x 112 x 32
+    _separable(1, 64),                        # 112 x 112 x 64
     _separable(2, 128),
-    _separable(1, 128),               # 56 x 56 x 128
+    _separable(1, 128),                       # 56 x 56 x 128
     _separable(2, 256),
-    _separable(1, 256),               # 28 x 28 x 256
+    _separable(1, 256),                       # 28 x 28 x 256
     _separable(2, 512),
     _separable(1, 512),
     _separable(1, 512),
     _separable(1, 512),
     _separable(1, 512),
-    _separable(1, 512),               # 14 x 14 x 512
+    _separable(1, 512),                       # 14 x 14 x 512
     _separable(2, 1024),
-    _separable(1, 1024),              # 7 x 7 x 1024
+    _separable(1, 1024),                      # 7 x 7 x 1024
 )
+# TF-Slim's name of the same table (a list there; callers copy and edit it).
+MOBILENETV1_CONV_DEFS = list(MOBILENET_V1_CONV_DEFS)
 
 _KINDS = ('conv', 'separable')
 
 
-def _fixed_padding(inputs, kernel_size, rate=1):
-  """Pads H and W so a VALID conv gives the output size of a SAME conv.
-
-  Args:
-    inputs: `[batch, height, width, channels]`.
-    kernel_size: `(kh, kw)` of the convolution that follows.
-    rate: its dilation rate.
-
-  Returns:
-    `[batch, height + kh_eff - 1, width + kw_eff - 1, channels]`.
-  """
-  effective = [k + (k - 1) * (rate - 1) for k in kernel_size]
-  pads = [[0, 0]]
-  for k in effective:
-    pads.append([(k - 1) // 2, (k - 1) - (k - 1) // 2])
-  pads.append([0, 0])
-  return tf.pad(inputs, pads)
+# TF-Slim's name; shared with MobileNet v2/v3.
+_fixed_padding = conv_blocks.fixed_padding
 
 
 def _layer_names(index, conv_def):
@@ -118,7 +113,8 @@ def mobilenet_v1_base(inputs,
       'Conv2d_13_pointwise' (default, the full body).
     min_depth: lower bound on every layer's width after the multiplier.
     depth_multiplier: width multiplier alpha of [1] (> 0).
-    conv_defs: a table like `MOBILENET_V1_CONV_DEFS` (the default).
+    conv_defs: a list of `Conv` / `DepthSepConv` rows like
+      `MOBILENET_V1_CONV_DEFS` (the default).
     output_stride: None for the classification stride 32, or 1 or an even
       number: the ratio of input to output resolution, reached by turning
       later strides into atrous rates.
@@ -133,8 +129,8 @@ def mobilenet_v1_base(inputs,
 
   Raises:
     ValueError: if `depth_multiplier` <= 0, `output_stride` is not None, 1 or
-      even, `final_endpoint` is not a layer of the table, or a table row has
-      an unknown kind.
+      even, `final_endpoint` is not a layer of the table, or a table row is
+      neither a `Conv` nor a `DepthSepConv`.
   """
   if depth_multiplier <= 0:
     raise ValueError('depth_multiplier must be > 0, got %r' %
@@ -146,9 +142,9 @@ def mobilenet_v1_base(inputs,
   conv_defs = MOBILENET_V1_CONV_DEFS if conv_defs is None else conv_defs
   valid_endpoints = []
   for i, conv_def in enumerate(conv_defs):
-    if conv_def.kind not in _KINDS:
-      raise ValueError('Unknown conv_def kind %r in row %d; expected one of: '
-                       '%s' % (conv_def.kind, i, ', '.join(_KINDS)))
+    if getattr(conv_def, 'kind', None) not in _KINDS:
+      raise ValueError('Unknown convolution type %r for layer %d; expected '
+                       'Conv or DepthSepConv' % (conv_def, i))
     valid_endpoints.extend(_layer_names(i, conv_def))
   if final_endpoint not in valid_endpoints:
     raise ValueError('Unknown final_endpoint %r; expected one of: %s' %

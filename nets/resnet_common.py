@@ -3,7 +3,7 @@ and the classification head, so each version only writes its bottleneck unit.
 
 The units are described as data, as in Slim's `resnet_utils`: a network is a
 list of `resnet_utils.Block(scope, unit_fn, [unit kwargs, ...])` and
-`tf_slim.nets.resnet_utils.stack_blocks_dense` builds them unchanged. The
+`nets.resnet_utils.stack_blocks_dense` builds them unchanged. The
 attention module travels inside each unit's kwargs, so the stacker needs no
 change to build SE-ResNets [3].
 
@@ -29,9 +29,9 @@ from __future__ import print_function
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
-from tf_slim.nets import resnet_utils
 
 from nets import attention
+from nets import resnet_utils
 
 # Units per block for each depth; the same for v1 [1] and v2 [2].
 UNITS_PER_BLOCK = {
@@ -121,7 +121,8 @@ class _NoOpScope(object):
 def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
            global_pool=True, output_stride=None, include_root_block=True,
            spatial_squeeze=True, preactivation=False, reuse=None, scope=None,
-           default_scope='resnet', root_block_fn=None):
+           default_scope='resnet', root_block_fn=None,
+           store_non_strided_activations=False):
   """Builds a ResNet from `blocks`: stem, stacked units, head.
 
   Args:
@@ -145,6 +146,8 @@ def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
     default_scope: the scope name used when `scope` is None.
     root_block_fn: optional `fn(inputs) -> net` replacing Slim's stem (still
       total stride 4), e.g. the released SENets' ceil-mode pooling stem.
+    store_non_strided_activations: block end points at full resolution,
+      before each block's stride (see `resnet_utils.stack_blocks_dense`).
 
   Returns:
     net: `[batch, num_classes]` logits with spatial_squeeze and global_pool,
@@ -181,7 +184,9 @@ def resnet(inputs, blocks, unit_fn, num_classes=None, is_training=True,
                                              scope='conv1')
             net = slim.max_pool2d(net, [3, 3], stride=2, scope='pool1')
         # 56 x 56 x 64 at 224 input
-        net = resnet_utils.stack_blocks_dense(net, blocks, output_stride)
+        net = resnet_utils.stack_blocks_dense(
+            net, blocks, output_stride,
+            store_non_strided_activations=store_non_strided_activations)
         # 7 x 7 x 2048 at 224 input and nominal stride 32
         if preactivation:
           net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope='postnorm')
@@ -215,7 +220,8 @@ def make_depth_builder(family, depth, unit_fn, generator):
 
   Returns:
     `builder(inputs, num_classes=None, is_training=True, global_pool=True,
-    output_stride=None, spatial_squeeze=True, min_base_depth=8,
+    output_stride=None, spatial_squeeze=True,
+    store_non_strided_activations=False, min_base_depth=8,
     depth_multiplier=1, reuse=None, scope='<family>_<depth>',
     attention_module=None, reduction_ratio=16) -> (logits, end_points)`,
     with logits `[batch, num_classes]` by default; `attention_module` is
@@ -230,6 +236,7 @@ def make_depth_builder(family, depth, unit_fn, generator):
               global_pool=True,
               output_stride=None,
               spatial_squeeze=True,
+              store_non_strided_activations=False,
               min_base_depth=8,
               depth_multiplier=1,
               reuse=None,
@@ -243,7 +250,9 @@ def make_depth_builder(family, depth, unit_fn, generator):
     return generator(inputs, blocks, num_classes=num_classes,
                      is_training=is_training, global_pool=global_pool,
                      output_stride=output_stride, include_root_block=True,
-                     spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope)
+                     spatial_squeeze=spatial_squeeze, reuse=reuse, scope=scope,
+                     store_non_strided_activations=(
+                         store_non_strided_activations))
 
   builder.__name__ = name
   builder.__doc__ = (

@@ -115,14 +115,21 @@ def resnet_v1_block(scope, base_depth, num_units, stride,
 
 def resnet_v1(inputs, blocks, num_classes=None, is_training=True,
               global_pool=True, output_stride=None, include_root_block=True,
-              spatial_squeeze=True, reuse=None, scope=None):
-  """Builds a v1 ResNet from `blocks`; see `resnet_common.resnet`."""
+              spatial_squeeze=True, store_non_strided_activations=False,
+              reuse=None, scope=None):
+  """Builds a v1 ResNet from `blocks`; see `resnet_common.resnet`.
+
+  `store_non_strided_activations` (TF-Slim's option) makes the block end
+  points full-resolution: each block's last unit runs at stride 1 and the
+  block subsamples afterwards.
+  """
   return resnet_common.resnet(
       inputs, blocks, bottleneck, num_classes=num_classes,
       is_training=is_training, global_pool=global_pool,
       output_stride=output_stride, include_root_block=include_root_block,
       spatial_squeeze=spatial_squeeze, preactivation=False, reuse=reuse,
-      scope=scope, default_scope='resnet_v1')
+      scope=scope, default_scope='resnet_v1',
+      store_non_strided_activations=store_non_strided_activations)
 
 
 resnet_v1.default_image_size = 224

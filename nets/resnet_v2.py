@@ -113,7 +113,8 @@ def resnet_v2_block(scope, base_depth, num_units, stride,
 
 def resnet_v2(inputs, blocks, num_classes=None, is_training=True,
               global_pool=True, output_stride=None, include_root_block=True,
-              spatial_squeeze=True, reuse=None, scope=None):
+              spatial_squeeze=True, reuse=None, scope=None,
+              store_non_strided_activations=False):
   """Builds a v2 ResNet from `blocks`; see `resnet_common.resnet`.
 
   The stem conv has no batch norm or ReLU (the first unit's `preact` does
@@ -124,7 +125,8 @@ def resnet_v2(inputs, blocks, num_classes=None, is_training=True,
       is_training=is_training, global_pool=global_pool,
       output_stride=output_stride, include_root_block=include_root_block,
       spatial_squeeze=spatial_squeeze, preactivation=True, reuse=reuse,
-      scope=scope, default_scope='resnet_v2')
+      scope=scope, default_scope='resnet_v2',
+      store_non_strided_activations=store_non_strided_activations)
 
 
 resnet_v2.default_image_size = 224

@@ -93,6 +93,26 @@ def hard_swish(x, name='hard_swish'):
     return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
 
 
+def fixed_padding(inputs, kernel_size, rate=1):
+  """Pads H and W so a VALID conv gives the output size of a SAME conv.
+
+  Args:
+    inputs: `[batch, height, width, channels]`.
+    kernel_size: `(kh, kw)` of the convolution that follows.
+    rate: its dilation rate.
+
+  Returns:
+    `[batch, height + kh_eff - 1, width + kw_eff - 1, channels]`, with
+    `k_eff = k + (k - 1) * (rate - 1)`.
+  """
+  pads = [[0, 0]]
+  for k in kernel_size:
+    total = k + (k - 1) * (rate - 1) - 1
+    pads.append([total // 2, total - total // 2])
+  pads.append([0, 0])
+  return tf.pad(inputs, pads)
+
+
 @slim.add_arg_scope
 def conv(inputs, num_outputs, kernel_size, stride=1, rate=1, scope=None,
          endpoints=None, **kwargs):
@@ -190,6 +210,7 @@ def expanded_conv(inputs,
                   kernel_size=(3, 3),
                   stride=1,
                   rate=1,
+                  use_explicit_padding=False,
                   residual=True,
                   fused=False,
                   activation_fn=None,
@@ -225,6 +246,8 @@ def expanded_conv(inputs,
     kernel_size: depthwise (or fused) kernel `(kh, kw)`.
     stride: spatial stride of the depthwise (or fused) conv.
     rate: its dilation rate.
+    use_explicit_padding: pad the depthwise (or fused) conv's input with
+      `fixed_padding` and convolve with VALID padding.
     residual: add the identity shortcut where shapes allow.
     fused: replace expand + depthwise by one k x k conv (EdgeTPU).
     activation_fn: activation of expand and depthwise; None keeps the
@@ -246,7 +269,13 @@ def expanded_conv(inputs,
       a fused block asked to stride without expanding.
   """
   act = {} if activation_fn is None else {'activation_fn': activation_fn}
+  padding = {'padding': 'VALID'} if use_explicit_padding else {}
   endpoints = {} if endpoints is None else endpoints
+
+  def pad(net):
+    return (fixed_padding(net, kernel_size, rate) if use_explicit_padding
+            else net)
+
   with tf.variable_scope(scope, 'expanded_conv', [inputs]):
     in_depth = inputs.get_shape().as_list()[3]
     inner_size = (expansion_size(in_depth) if callable(expansion_size)
@@ -254,9 +283,9 @@ def expanded_conv(inputs,
     net = inputs
     if inner_size > in_depth:
       if fused:
-        net = slim.conv2d(net, inner_size, kernel_size, stride=stride,
+        net = slim.conv2d(pad(net), inner_size, kernel_size, stride=stride,
                           rate=rate, normalizer_fn=normalizer_fn,
-                          scope='expand', **act)
+                          scope='expand', **dict(act, **padding))
       else:
         net = slim.conv2d(net, inner_size, [1, 1],
                           normalizer_fn=normalizer_fn, scope='expand', **act)
@@ -267,10 +296,10 @@ def expanded_conv(inputs,
                        'but expansion_size %r <= input depth %d adds none '
                        '(stride %r)' % (inner_size, in_depth, stride))
     if not fused:
-      net = slim.separable_conv2d(net, None, kernel_size, depth_multiplier=1,
-                                  stride=stride, rate=rate,
-                                  normalizer_fn=normalizer_fn,
-                                  scope='depthwise', **act)
+      net = slim.separable_conv2d(pad(net), None, kernel_size,
+                                  depth_multiplier=1, stride=stride,
+                                  rate=rate, normalizer_fn=normalizer_fn,
+                                  scope='depthwise', **dict(act, **padding))
       net = tf.identity(net, name='depthwise_output')
       endpoints['depthwise_output'] = net
     # [batch, H / stride, W / stride, C_exp]

@@ -1,18 +1,23 @@
 """The generic MobileNet builder: one function for every conv-def table.
 
-A network is data, a `ConvDefs(defaults, spec)`:
+A network is data, TF-Slim's conv-defs dict
+`{'defaults': {...}, 'spec': [...]}` (optionally also `'overrides'`), which
+callers copy and edit (`copy.deepcopy(mobilenet_v2.V2_DEF)`):
 
-* `spec` is the list of layers, each an `Op` made by `op(fn, **params)`,
-  where `fn` is a layer function of `conv_blocks` (its contract is in that
-  module's docstring). Layer i (from 1) is exported as end point
-  `layer_<i>`, its intermediate tensors as `layer_<i>/<name>`.
-* `defaults` are `slim.arg_scope` defaults for the layer functions while the
-  table is built (activation, batch norm, expansion factor, ...).
+* `spec` is the list of layers, each an `Op(op, params, multiplier_func)`
+  made by `op(fn, **params)`; `fn` is a layer function of `conv_blocks` (its
+  contract is in that module's docstring) or a plain slim layer such as
+  `slim.conv2d`. Layer i (from 1) is exported as end point `layer_<i>`, its
+  intermediate tensors as `layer_<i>/<name>`.
+* `defaults` (then `overrides`) map tuples of layer functions to
+  `slim.arg_scope` defaults set while the table is built (activation, batch
+  norm, expansion factor, ...).
 
 Layers are scoped by kind in order, as TF-Slim's checkpoints expect: `Conv`,
-`Conv_1`, ...; `expanded_conv`, `expanded_conv_1`, ... The depth multiplier
-scales every `num_outputs` to `make_divisible(n * multiplier, 8)` (at least
-8); expansion widths follow from the scaled inputs.
+`Conv_1`, ...; `expanded_conv`, `expanded_conv_1`, ... Each layer's
+`multiplier_func(params, multiplier)` scales its widths; the default,
+`depth_multiplier`, sets `num_outputs` to `make_divisible(n * multiplier, 8)`
+(at least 8); expansion widths follow from the scaled inputs.
 
 `mobilenet_v2.py` and `mobilenet_v3.py` hold the tables of [1], [2] and the
 EdgeTPU model and the public builders; this module adds the classifier head
@@ -22,6 +27,7 @@ References:
   [1] Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks,
       arXiv:1801.04381.
   [2] Howard et al., Searching for MobileNetV3, arXiv:1905.02244.
+  [3] Wu and He, Group Normalization, arXiv:1803.08494.
 
 Typical use:
 
@@ -39,6 +45,7 @@ from __future__ import print_function
 
 import collections
 import contextlib
+import functools
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -46,28 +53,79 @@ import tf_slim as slim
 from nets import attention
 from nets.mobilenet import conv_blocks
 
-ConvDefs = collections.namedtuple('ConvDefs', ['defaults', 'spec'])
+# One layer of a table (TF-Slim's `_Op`): its function, its parameters, and
+# `multiplier_func(params, multiplier)`, which scales the widths in `params`.
+Op = collections.namedtuple('Op', ['op', 'params', 'multiplier_func'])
+_Op = Op  # TF-Slim's name.
 
-# One layer of a table: its function, its parameters, and whether the depth
-# multiplier scales its `num_outputs`.
-Op = collections.namedtuple('Op', ['fn', 'params', 'scale_depth'])
+
+@slim.add_arg_scope
+def depth_multiplier(output_params, multiplier, divisible_by=8, min_depth=8,
+                     **unused_kwargs):
+  """Scales `output_params['num_outputs']` in place (TF-Slim's function).
+
+  Args:
+    output_params: a layer's parameter dict; left alone without
+      'num_outputs'.
+    multiplier: the network's depth multiplier.
+    divisible_by: the scaled width is a multiple of this.
+    min_depth: lower bound on the scaled width.
+    **unused_kwargs: ignored.
+  """
+  del unused_kwargs
+  if 'num_outputs' not in output_params:
+    return
+  output_params['num_outputs'] = conv_blocks.make_divisible(
+      output_params['num_outputs'] * multiplier, divisible_by, min_depth)
 
 
-def op(fn, **params):
-  """A table row: layer function `fn` called with `params`."""
-  return Op(fn, params, True)
+def _keep_depth(output_params, multiplier, **unused_kwargs):
+  """A `multiplier_func` that keeps the layer's width."""
+  del output_params, multiplier, unused_kwargs
+
+
+def op(opfunc, multiplier_func=depth_multiplier, **params):
+  """A table row: layer function `opfunc` called with `params`.
+
+  As in TF-Slim, a `multiplier_transform` entry of `params` replaces
+  `multiplier_func`.
+  """
+  multiplier = params.pop('multiplier_transform', multiplier_func)
+  return Op(opfunc, params, multiplier)
 
 
 def unscaled(layer):
   """`layer` with its width kept whatever the depth multiplier."""
-  return layer._replace(scale_depth=False)
+  return layer._replace(multiplier_func=_keep_depth)
+
+
+@slim.add_arg_scope
+def group_norm(inputs, groups=8, **kwargs):
+  """`slim.group_norm`, 8 groups by default (TF-Slim's default for
+  MobileNet): every MobileNet width is a multiple of 8."""
+  return slim.group_norm(inputs, groups=groups, **kwargs)
+
+
+# Default scopes of the plain slim layers a table may hold; our own layer
+# functions carry a `default_scope` attribute.
+_SLIM_SCOPES = {
+    slim.conv2d: 'Conv',
+    slim.separable_conv2d: 'SeparableConv2d',
+    slim.max_pool2d: 'MaxPool2D',
+    slim.avg_pool2d: 'AvgPool2D',
+}
+
+
+def _default_scope(fn):
+  return getattr(fn, 'default_scope', None) or _SLIM_SCOPES.get(fn)
 
 
 @contextlib.contextmanager
 def _arg_scopes(defaults):
-  """Enters `slim.arg_scope(fns, **kwargs)` for each `(fns, kwargs)` pair."""
+  """Enters `slim.arg_scope(fns, **kwargs)` for each `fns: kwargs` item."""
+  items = defaults.items() if hasattr(defaults, 'items') else defaults
   with contextlib.ExitStack() as stack:
-    for fns, kwargs in defaults:
+    for fns, kwargs in items:
       stack.enter_context(slim.arg_scope(list(fns), **kwargs))
     yield
 
@@ -77,7 +135,10 @@ def _layer_scopes(spec):
   counts = collections.Counter()
   names = []
   for layer in spec:
-    base = layer.fn.default_scope
+    base = _default_scope(layer.op)
+    if base is None:
+      names.append(None)  # TF names it.
+      continue
     names.append(base if not counts[base] else '%s_%d' % (base, counts[base]))
     counts[base] += 1
   return names
@@ -90,25 +151,34 @@ def mobilenet_base(inputs,
                    final_endpoint=None,
                    output_stride=None,
                    finegrain_classification_mode=False,
-                   min_depth=8,
-                   divisible_by=8,
+                   min_depth=None,
+                   divisible_by=None,
                    is_training=False,
-                   scope=None):
+                   scope=None,
+                   use_explicit_padding=False,
+                   use_groupnorm=False):
   """Builds the layers of `conv_defs` (no pooling, no logits).
 
   Args:
     inputs: `[batch, height, width, channels]`.
-    conv_defs: a `ConvDefs` table.
+    conv_defs: a conv-defs dict `{'defaults': ..., 'spec': [Op, ...]}`.
     multiplier: depth multiplier (> 0) applied to every `num_outputs`.
     final_endpoint: stop after this layer, e.g. 'layer_5'; None builds all.
     output_stride: None, 1 or an even number: the largest input-to-output
       resolution ratio; later strides become atrous rates.
     finegrain_classification_mode: with `multiplier` < 1, keep the last
       layer at full width ([1], Sec. 6.1: better for ImageNet-type tasks).
-    min_depth: lower bound on scaled widths.
-    divisible_by: scaled widths are multiples of this.
-    is_training: batch norm mode.
+    min_depth: lower bound on scaled widths; None keeps `depth_multiplier`'s
+      (8 unless an arg_scope sets it).
+    divisible_by: scaled widths are multiples of this; None as `min_depth`.
+    is_training: batch norm mode; None leaves it to the caller's arg_scope.
     scope: variable scope; default 'Mobilenet'.
+    use_explicit_padding: pad explicitly and use VALID convolutions, so the
+      output size does not depend on SAME's padding split.
+    use_groupnorm: normalize with group norm wherever the table uses batch
+      norm (`group_norm`: 8 groups unless an arg_scope on it sets `groups`),
+      for batches too small for batch statistics ([3]); variables are then
+      `.../GroupNorm/{beta,gamma}`, so Slim's checkpoints do not apply.
 
   Returns:
     net: the last layer's activation.
@@ -125,11 +195,11 @@ def mobilenet_base(inputs,
                                     (output_stride > 1 and output_stride % 2)):
     raise ValueError('output_stride must be None, 1 or an even number, got %r'
                      % (output_stride,))
-  layer_names = ['layer_%d' % (i + 1) for i in range(len(conv_defs.spec))]
+  layer_names = ['layer_%d' % (i + 1) for i in range(len(conv_defs['spec']))]
   if final_endpoint is not None and final_endpoint not in layer_names:
     raise ValueError('Unknown final_endpoint %r; expected one of: %s' %
                      (final_endpoint, ', '.join(layer_names)))
-  spec = list(conv_defs.spec)
+  spec = list(conv_defs['spec'])
   if finegrain_classification_mode and multiplier < 1:
     spec[-1] = unscaled(spec[-1])
 
@@ -139,25 +209,48 @@ def mobilenet_base(inputs,
   net = inputs
   # Re-entering the caller's scope object would open a new name scope
   # ('MobilenetV2/MobilenetV2/...'); keep ops next to their variables.
+  overrides = dict(conv_defs.get('overrides', {}))
+  if use_explicit_padding:
+    overrides[(slim.conv2d, slim.separable_conv2d)] = {'padding': 'VALID'}
+  if use_groupnorm:
+    overrides[(slim.conv2d, slim.fully_connected, slim.separable_conv2d,
+               conv_blocks.expanded_conv)] = {'normalizer_fn': group_norm}
+  depth_args = {key: value for key, value in (('min_depth', min_depth),
+                                              ('divisible_by', divisible_by))
+                if value is not None}
+  bn_args = {} if is_training is None else {'is_training': is_training}
   with tf.variable_scope(scope, 'Mobilenet', [inputs]) as sc, \
       tf.name_scope(sc.original_name_scope), \
-      slim.arg_scope([slim.batch_norm], is_training=is_training), \
-      _arg_scopes(conv_defs.defaults):
+      slim.arg_scope([slim.batch_norm], **bn_args), \
+      _arg_scopes(conv_defs.get('defaults', {})), \
+      _arg_scopes(overrides):
     for name, layer_scope, layer in zip(layer_names, _layer_scopes(spec),
                                         spec):
       params = dict(layer.params)
-      if layer.scale_depth and 'num_outputs' in params:
-        params['num_outputs'] = conv_blocks.make_divisible(
-            params['num_outputs'] * multiplier, divisible_by, min_depth)
+      layer.multiplier_func(params, multiplier, **depth_args)
       stride = params.get('stride', 1)
+      layer_rate = 1
       if output_stride is not None and current_stride == output_stride:
-        params['stride'], params['rate'] = 1, rate
+        params['stride'], layer_rate = 1, rate
         rate *= stride
       else:
         current_stride *= stride
+      # As in TF-Slim: a rate only where it changes something (not 1x1).
+      if layer_rate > 1 and tuple(params.get('kernel_size', ())) != (1, 1):
+        params['rate'] = layer_rate
+      if use_explicit_padding:
+        if 'kernel_size' in params:
+          net = conv_blocks.fixed_padding(net, params['kernel_size'],
+                                          layer_rate)
+        else:  # expanded_conv pads its own depthwise conv
+          params['use_explicit_padding'] = True
       layer_end_points = {}
-      net = layer.fn(net, scope=layer_scope, endpoints=layer_end_points,
-                     **params)
+      extra = {}
+      if layer_scope is not None:
+        extra['scope'] = layer_scope
+      if getattr(layer.op, 'default_scope', None):  # our layers report these
+        extra['endpoints'] = layer_end_points
+      net = layer.op(net, **dict(params, **extra))
       end_points[name] = net
       for key in ('expansion_output', 'depthwise_output', 'output'):
         if key in layer_end_points:
@@ -166,6 +259,13 @@ def mobilenet_base(inputs,
         break
   end_points.update(inner_end_points)
   return net, end_points
+
+
+def wrapped_partial(func, *args, **kwargs):
+  """TF-Slim's helper: `functools.partial` that keeps `func`'s name and doc."""
+  partial_func = functools.partial(func, *args, **kwargs)
+  functools.update_wrapper(partial_func, func)
+  return partial_func
 
 
 def global_pool(inputs):
@@ -197,7 +297,7 @@ def mobilenet(inputs,
 
   Args:
     inputs: `[batch, height, width, 3]` images.
-    conv_defs: a `ConvDefs` table.
+    conv_defs: a conv-defs dict (see `mobilenet_base`).
     num_classes: number of classes; 0 or None returns the pooled features
       `[batch, 1, 1, C]` instead of logits.
     prediction_fn: maps logits to predictions (default softmax).
@@ -254,6 +354,13 @@ def mobilenet(inputs,
   return logits, end_points
 
 
+def _set_args(fns, **kwargs):
+  """`slim.arg_scope(fns, **kwargs)` without the None arguments: None means
+  "leave the caller's value" (TF-Slim's `safe_arg_scope`)."""
+  kwargs = {key: value for key, value in kwargs.items() if value is not None}
+  return slim.arg_scope(fns, **kwargs) if kwargs else _arg_scopes({})
+
+
 def training_scope(is_training=True,
                    weight_decay=0.00004,
                    stddev=0.09,
@@ -266,11 +373,14 @@ def training_scope(is_training=True,
   the logits.
 
   Args:
-    is_training: default mode of the builders, batch norm and dropout.
+    is_training: default mode of the builders, batch norm and dropout; None
+      leaves batch norm's and dropout's `is_training` to the caller's own
+      arg_scope (TF-Slim's behaviour).
     weight_decay: L2 coefficient on `slim.conv2d` weights.
     stddev: initializer standard deviation; negative for Xavier.
-    dropout_keep_prob: keep probability of the dropout before the logits.
-    bn_decay: decay of the batch norm moving averages.
+    dropout_keep_prob: keep probability of the dropout before the logits
+      (None: not set).
+    bn_decay: decay of the batch norm moving averages (None: not set).
 
   Returns:
     An `arg_scope`.
@@ -283,10 +393,10 @@ def training_scope(is_training=True,
       [slim.conv2d, slim.fully_connected, slim.separable_conv2d],
       weights_initializer=initializer, normalizer_fn=slim.batch_norm), \
       slim.arg_scope([mobilenet_base, mobilenet], is_training=is_training), \
-      slim.arg_scope([slim.batch_norm], is_training=is_training,
-                     decay=bn_decay), \
-      slim.arg_scope([slim.dropout], is_training=is_training,
-                     keep_prob=dropout_keep_prob), \
+      _set_args([slim.batch_norm], is_training=is_training,
+                 decay=bn_decay), \
+      _set_args([slim.dropout], is_training=is_training,
+                keep_prob=dropout_keep_prob), \
       slim.arg_scope([slim.conv2d],
                      weights_regularizer=slim.l2_regularizer(weight_decay)), \
       slim.arg_scope([slim.separable_conv2d], weights_regularizer=None) as sc:

@@ -37,7 +37,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import functools
+import copy
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -51,16 +51,17 @@ conv = conv_blocks.conv
 block = conv_blocks.expanded_conv
 
 # Table 2 of [1]: (t, c, n, s) rows unrolled to one op per layer.
-V2_DEF = lib.ConvDefs(
-    defaults=(
-        ((slim.batch_norm,), {'center': True, 'scale': True}),
-        ((slim.conv2d, slim.fully_connected, slim.separable_conv2d),
-         {'normalizer_fn': slim.batch_norm, 'activation_fn': tf.nn.relu6}),
-        ((block,), {'expansion_size': conv_blocks.expand_by(6),
-                    'normalizer_fn': slim.batch_norm, 'residual': True}),
-        ((slim.conv2d, slim.separable_conv2d), {'padding': 'SAME'}),
-    ),
-    spec=(
+# TF-Slim's conv-defs dict: copy it (`copy.deepcopy`) to edit a variant.
+V2_DEF = dict(
+    defaults={
+        (slim.batch_norm,): {'center': True, 'scale': True},
+        (slim.conv2d, slim.fully_connected, slim.separable_conv2d):
+            {'normalizer_fn': slim.batch_norm, 'activation_fn': tf.nn.relu6},
+        (block,): {'expansion_size': conv_blocks.expand_by(6),
+                   'normalizer_fn': slim.batch_norm, 'residual': True},
+        (slim.conv2d, slim.separable_conv2d): {'padding': 'SAME'},
+    },
+    spec=[
         op(conv, stride=2, num_outputs=32, kernel_size=[3, 3]),  # 112x112x32
         op(block, num_outputs=16,
            expansion_size=conv_blocks.expand_by(1, divisible_by=1)),
@@ -81,7 +82,17 @@ V2_DEF = lib.ConvDefs(
         op(block, stride=1, num_outputs=160),                    # 7x7x160
         op(block, stride=1, num_outputs=320),                    # 7x7x320
         op(conv, stride=1, num_outputs=1280, kernel_size=[1, 1]),  # 7x7x1280
-    ))
+    ])
+
+
+# TF-Slim's group-norm variant of the table: group norm (`lib.group_norm`)
+# where V2_DEF has batch norm.
+V2_DEF_GROUP_NORM = copy.deepcopy(V2_DEF)
+del V2_DEF_GROUP_NORM['defaults'][(slim.batch_norm,)]
+for _key in ((slim.conv2d, slim.fully_connected, slim.separable_conv2d),
+             (block,)):
+  V2_DEF_GROUP_NORM['defaults'][_key]['normalizer_fn'] = lib.group_norm
+del _key
 
 
 @slim.add_arg_scope
@@ -91,8 +102,9 @@ def mobilenet(inputs,
               scope='MobilenetV2',
               conv_defs=None,
               finegrain_classification_mode=False,
-              min_depth=8,
-              divisible_by=8,
+              min_depth=None,
+              divisible_by=None,
+              activation_fn=None,
               attention_module=None,
               reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
               **kwargs):
@@ -107,8 +119,12 @@ def mobilenet(inputs,
     conv_defs: table; default `V2_DEF`.
     finegrain_classification_mode: with a multiplier < 1, keep the last
       layer at 1280 channels.
-    min_depth: lower bound on scaled widths.
-    divisible_by: scaled widths are multiples of this.
+    min_depth: lower bound on scaled widths; None keeps 8 (or what an
+      arg_scope on `mobilenet.depth_multiplier` sets).
+    divisible_by: scaled widths are multiples of this (default 8, as
+      `min_depth`).
+    activation_fn: activation of the convolutions instead of the table's
+      ReLU6 (e.g. `tf.nn.relu`); None keeps the table's.
     attention_module: None/'' or a name from `attention.names()`; applied in
       each of the 17 inverted residuals after the depthwise conv.
     reduction_ratio: SE reduction ratio r (16 in [2]).
@@ -123,11 +139,22 @@ def mobilenet(inputs,
 
   Raises:
     ValueError: for an unknown attention module, an invalid reduction ratio
-      or depth multiplier, or an input that is not 4-D.
+      or depth multiplier, a `multiplier` argument (use `depth_multiplier`),
+      or an input that is not 4-D.
   """
+  if 'multiplier' in kwargs:
+    raise ValueError("mobilenet_v2.mobilenet takes depth_multiplier, not the "
+                     "generic 'multiplier' (got multiplier=%r)" %
+                     (kwargs['multiplier'],))
+  conv_defs = V2_DEF if conv_defs is None else conv_defs
+  if activation_fn:
+    conv_defs = copy.deepcopy(conv_defs)
+    conv_defs['defaults'][
+        (slim.conv2d, slim.fully_connected, slim.separable_conv2d)][
+            'activation_fn'] = activation_fn
   return lib.mobilenet(
       inputs,
-      V2_DEF if conv_defs is None else conv_defs,
+      conv_defs,
       num_classes=num_classes,
       scope=scope,
       multiplier=depth_multiplier,
@@ -142,24 +169,39 @@ def mobilenet(inputs,
 mobilenet.default_image_size = 224
 
 
+wrapped_partial = lib.wrapped_partial
+
+
 def _variant(name, **defaults):
   """`mobilenet` with other default arguments, named `name`."""
-  variant = functools.partial(mobilenet, **defaults)
-  functools.update_wrapper(variant, mobilenet)
+  variant = wrapped_partial(mobilenet, **defaults)
   variant.__name__ = name
   variant.default_image_size = mobilenet.default_image_size
   return variant
 
 
 mobilenet_v2_140 = _variant('mobilenet_v2_140', depth_multiplier=1.4)
+mobilenet_v2_050 = _variant('mobilenet_v2_050', depth_multiplier=0.50,
+                            finegrain_classification_mode=True)
 mobilenet_v2_035 = _variant('mobilenet_v2_035', depth_multiplier=0.35,
                             finegrain_classification_mode=True)
 
 
+@slim.add_arg_scope
 def mobilenet_base(inputs, depth_multiplier=1.0, **kwargs):
   """The MobileNetV2 layers without pooling and logits (see `mobilenet`)."""
   return mobilenet(inputs, depth_multiplier=depth_multiplier, base_only=True,
                    **kwargs)
+
+
+@slim.add_arg_scope
+def mobilenet_base_group_norm(inputs, depth_multiplier=1.0, groups=8,
+                              **kwargs):
+  """`mobilenet_base` with group norm of `groups` groups for batch norm
+  (TF-Slim's name; see `mobilenet.mobilenet_base(use_groupnorm=)`)."""
+  with slim.arg_scope([lib.group_norm], groups=groups):
+    return mobilenet_base(inputs, depth_multiplier=depth_multiplier,
+                          use_groupnorm=True, **kwargs)
 
 
 training_scope = lib.training_scope

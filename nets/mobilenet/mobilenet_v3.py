@@ -43,8 +43,6 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import functools
-
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
@@ -79,13 +77,13 @@ def _fused(t, c, k, s=1):
             fused=True)
 
 
-_DEFAULTS = (
-    ((conv_blocks.expanded_conv,),
-     {'normalizer_fn': slim.batch_norm, 'residual': True}),
-    ((slim.conv2d, slim.fully_connected, slim.separable_conv2d),
-     {'normalizer_fn': slim.batch_norm, 'activation_fn': relu}),
-    ((slim.batch_norm,), {'center': True, 'scale': True}),
-)
+_DEFAULTS = {
+    (conv_blocks.expanded_conv,):
+        {'normalizer_fn': slim.batch_norm, 'residual': True},
+    (slim.conv2d, slim.fully_connected, slim.separable_conv2d):
+        {'normalizer_fn': slim.batch_norm, 'activation_fn': relu},
+    (slim.batch_norm,): {'center': True, 'scale': True},
+}
 
 
 def _head(mid, out, act):
@@ -97,10 +95,11 @@ def _head(mid, out, act):
              normalizer_fn=None, activation_fn=act))
 
 
-# Table 1 of [1]. Comments: output size at 224 x 224 input.
-V3_LARGE = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+# Table 1 of [1], as TF-Slim's conv-defs dicts (copy them to edit).
+# Comments: output size at 224 x 224 input.
+V3_LARGE = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3),
            activation_fn=hard_swish),                          # 112x112x16
         _block(1, 16, 3),
@@ -118,11 +117,11 @@ V3_LARGE = lib.ConvDefs(
         _block(6, 160, 5, s=2, act=hard_swish, se=True),
         _block(6, 160, 5, act=hard_swish, se=True),
         _block(6, 160, 5, act=hard_swish, se=True),            # 7x7x160
-    ) + _head(960, 1280, hard_swish))                          # 1x1x1280
+    ) + _head(960, 1280, hard_swish)))                          # 1x1x1280
 
-V3_LARGE_MINIMALISTIC = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_LARGE_MINIMALISTIC = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3)),
         _block(1, 16, 3),
         _block(4, 24, 3, s=2),
@@ -139,12 +138,12 @@ V3_LARGE_MINIMALISTIC = lib.ConvDefs(
         _block(6, 160, 3, s=2),
         _block(6, 160, 3),
         _block(6, 160, 3),
-    ) + _head(960, 1280, relu))
+    ) + _head(960, 1280, relu)))
 
 # Table 2 of [1].
-V3_SMALL = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_SMALL = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3),
            activation_fn=hard_swish),                          # 112x112x16
         _block(1, 16, 3, s=2, se=True),                        # 56x56x16
@@ -158,11 +157,11 @@ V3_SMALL = lib.ConvDefs(
         _block(6, 96, 5, s=2, act=hard_swish, se=True),
         _block(6, 96, 5, act=hard_swish, se=True),
         _block(6, 96, 5, act=hard_swish, se=True),             # 7x7x96
-    ) + _head(576, 1024, hard_swish))                          # 1x1x1024
+    ) + _head(576, 1024, hard_swish)))                          # 1x1x1024
 
-V3_SMALL_MINIMALISTIC = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_SMALL_MINIMALISTIC = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=16, kernel_size=(3, 3)),
         _block(1, 16, 3, s=2),
         _block(72. / 16, 24, 3, s=2),
@@ -175,12 +174,12 @@ V3_SMALL_MINIMALISTIC = lib.ConvDefs(
         _block(6, 96, 3, s=2),
         _block(6, 96, 3),
         _block(6, 96, 3),
-    ) + _head(576, 1024, relu))
+    ) + _head(576, 1024, relu)))
 
 # MobileNet-EdgeTPU [2]: fused blocks while the maps are large.
-V3_EDGETPU = lib.ConvDefs(
-    defaults=_DEFAULTS,
-    spec=(
+V3_EDGETPU = dict(
+    defaults=dict(_DEFAULTS),
+    spec=list((
         op(conv, stride=2, num_outputs=32, kernel_size=(3, 3)),  # 112x112x32
         _fused(1, 16, 3),                                      # 112x112x16
         _fused(8, 32, 3, s=2),
@@ -205,7 +204,7 @@ V3_EDGETPU = lib.ConvDefs(
         _block(4, 160, 5),                                     # 7x7x160
         _block(8, 192, 3),                                     # 7x7x192
         op(conv, stride=1, num_outputs=1280, kernel_size=(1, 1)),  # 7x7x1280
-    ))
+    )))
 
 
 @slim.add_arg_scope
@@ -252,10 +251,12 @@ def mobilenet(inputs,
 mobilenet.default_image_size = 224
 
 
+wrapped_partial = lib.wrapped_partial
+
+
 def _variant(name, **defaults):
   """`mobilenet` with other default arguments, named `name`."""
-  variant = functools.partial(mobilenet, **defaults)
-  functools.update_wrapper(variant, mobilenet)
+  variant = wrapped_partial(mobilenet, **defaults)
   variant.__name__ = name
   variant.default_image_size = mobilenet.default_image_size
   return variant
@@ -271,5 +272,14 @@ edge_tpu = _variant('edge_tpu', conv_defs=V3_EDGETPU, scope='MobilenetEdgeTPU')
 edge_tpu_075 = _variant('edge_tpu_075', conv_defs=V3_EDGETPU,
                         scope='MobilenetEdgeTPU', depth_multiplier=0.75,
                         finegrain_classification_mode=True)
+
+
+
+@slim.add_arg_scope
+def mobilenet_base(inputs, depth_multiplier=1.0, **kwargs):
+  """The table's layers without pooling and logits (see `mobilenet`)."""
+  return mobilenet(inputs, depth_multiplier=depth_multiplier, base_only=True,
+                   **kwargs)
+
 
 training_scope = lib.training_scope

@@ -34,39 +34,65 @@ Typical use:
     # logits: [N, 1001]; end_points['AuxLogits']: [N, 1001]
 
     # A smaller variant: the configuration is data.
-    config = nasnet.mobile_imagenet_config()._replace(num_cells=6)
+    config = nasnet.mobile_imagenet_config()
+    config.set_hparam('num_cells', 6)
 """
 
 from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import collections
 import contextlib
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import hparams
 from nets.nasnet import nasnet_utils
 
 STEM_TYPES = ('cifar', 'imagenet')
 
-NasNetConfig = collections.namedtuple(
-    'NasNetConfig',
-    [
-        'stem_type',  # 'imagenet': conv0 + 2 stem cells; 'cifar': one conv
-        'stem_multiplier',  # stem filters = 32 (imagenet) or F (cifar) x this
-        'num_cells',  # normal cells in all three stacks
-        'num_conv_filters',  # F: filters per hidden state in the first stack
-        'filter_scaling_rate',  # filter multiplier at each reduction
-        'num_reduction_layers',  # reductions between the stacks
-        'skip_reduction_layer_input',  # cell after a reduction skips its input
-        'use_aux_head',  # build the auxiliary classifier when training
-        'dense_dropout_keep_prob',  # dropout before the final layer
-        'drop_path_keep_prob',  # ScheduledDropPath; 1.0 is off
-        'total_training_steps',  # steps over which drop path ramps up
-        'data_format',  # 'NHWC' or 'NCHW'
-    ])
+# The fields of a NASNet/PNASNet configuration. TF-Slim's configs are
+# HParams that callers edit (`config.set_hparam('use_aux_head', 0)`), so
+# ours are too (`nets.hparams.HParams`).
+CONFIG_FIELDS = (
+    'stem_type',  # 'imagenet': conv0 + 2 stem cells; 'cifar': one conv
+    'stem_multiplier',  # stem filters = 32 (imagenet) or F (cifar) x this
+    'num_cells',  # normal cells in all three stacks
+    'num_conv_filters',  # F: filters per hidden state in the first stack
+    'filter_scaling_rate',  # filter multiplier at each reduction
+    'num_reduction_layers',  # reductions between the stacks
+    'skip_reduction_layer_input',  # cell after a reduction skips its input
+    'use_aux_head',  # build the auxiliary classifier when training
+    'dense_dropout_keep_prob',  # dropout before the final layer
+    'drop_path_keep_prob',  # ScheduledDropPath; 1.0 is off
+    'total_training_steps',  # steps over which drop path ramps up
+    'data_format',  # 'NHWC' or 'NCHW'
+    'use_bounded_activation',  # TF-Slim's relu6 + clipping; only False here
+)
+
+
+# pylint: disable=invalid-name (TF-Slim-era name of a config type)
+def NasNetConfig(use_bounded_activation=False, **fields):
+  """Returns an `HParams` NASNet/PNASNet configuration.
+
+  Args:
+    use_bounded_activation: TF-Slim's quantization-friendly variant; only
+      False is built (`check_config` raises otherwise).
+    **fields: every other name of `CONFIG_FIELDS`.
+
+  Raises:
+    ValueError: if a field is missing or unknown.
+  """
+  fields['use_bounded_activation'] = use_bounded_activation
+  if set(fields) != set(CONFIG_FIELDS):
+    raise ValueError('NasNetConfig needs exactly the fields %s; missing %s, '
+                     'unknown %s' % (', '.join(CONFIG_FIELDS),
+                                     sorted(set(CONFIG_FIELDS) - set(fields)),
+                                     sorted(set(fields) - set(CONFIG_FIELDS))))
+  return hparams.HParams(**{name: fields[name] for name in CONFIG_FIELDS})
+# pylint: enable=invalid-name
+
 
 # NASNet-A 6@768 for CIFAR-10 ([1], Table 1). Trained with batch 32, lr 0.025
 # cosine decay, aux loss weight 0.4, gradient clipping 5, 600 epochs.
@@ -92,18 +118,18 @@ LARGE_IMAGENET_CONFIG = NasNetConfig(
 
 
 def cifar_config():
-  """Returns the `NasNetConfig` of NASNet-A CIFAR (TF-Slim's name)."""
-  return CIFAR_CONFIG
+  """A fresh copy of the NASNet-A CIFAR config, for the caller to edit."""
+  return CIFAR_CONFIG._replace()
 
 
 def mobile_imagenet_config():
-  """Returns the `NasNetConfig` of NASNet-A Mobile (TF-Slim's name)."""
-  return MOBILE_IMAGENET_CONFIG
+  """A fresh copy of the NASNet-A Mobile config, for the caller to edit."""
+  return MOBILE_IMAGENET_CONFIG._replace()
 
 
 def large_imagenet_config():
-  """Returns the `NasNetConfig` of NASNet-A Large (TF-Slim's name)."""
-  return LARGE_IMAGENET_CONFIG
+  """A fresh copy of the NASNet-A Large config, for the caller to edit."""
+  return LARGE_IMAGENET_CONFIG._replace()
 
 
 def _nasnet_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon):
@@ -155,11 +181,15 @@ def nasnet_large_arg_scope(weight_decay=5e-5, batch_norm_decay=0.9997,
 
 
 def check_config(config):
-  """Raises ValueError for a config with an unknown stem type or layout."""
+  """Raises ValueError for a config with an unknown stem type or layout,
+  or with `use_bounded_activation` on."""
   if config.stem_type not in STEM_TYPES:
     raise ValueError('Unknown stem_type %r; expected one of: %s' %
                      (config.stem_type, ', '.join(STEM_TYPES)))
   nasnet_utils.check_data_format(config.data_format)
+  if config.use_bounded_activation:
+    raise ValueError('use_bounded_activation=True (relu6 and clipped sums '
+                     'for quantization) is not supported; expected False')
 
 
 def prepare(images, config, is_training, current_step):
@@ -189,7 +219,9 @@ def model_arg_scope(is_training, data_format):
   with slim.arg_scope([slim.dropout, slim.batch_norm, nasnet_utils.drop_path],
                       is_training=is_training):
     with slim.arg_scope([slim.avg_pool2d, slim.max_pool2d, slim.conv2d,
-                         slim.separable_conv2d, slim.batch_norm],
+                         slim.separable_conv2d, slim.batch_norm,
+                         nasnet_utils.get_channel_index,
+                         nasnet_utils.get_channel_dim],
                         data_format=data_format):
       with slim.arg_scope([slim.conv2d, slim.separable_conv2d],
                           activation_fn=None, biases_initializer=None):
@@ -413,11 +445,13 @@ def build_nasnet(images, num_classes, is_training=True, config=None,
   return logits, recorder.end_points
 
 
-def variant(builder, default_config, image_size, name, doc):
+def variant(builder, default_config, image_size, name, doc,
+            final_endpoint_first=True):
   """Returns `builder` with `config` defaulting to `default_config`.
 
   The published NASNet-A and PNASNet-5 models are one builder each with a
-  config per size; this makes Slim's per-size functions from them.
+  config per size; this makes Slim's per-size functions from them, with
+  Slim's positional order.
 
   Args:
     builder: `build_nasnet` or `pnasnet.build_pnasnet`.
@@ -425,17 +459,32 @@ def variant(builder, default_config, image_size, name, doc):
     image_size: the model's `default_image_size`.
     name: the function's public name.
     doc: its docstring.
+    final_endpoint_first: Slim's order for the ImageNet models, `fn(images,
+      num_classes, is_training=True, final_endpoint=None, config=None,
+      current_step=None)`; False gives its CIFAR order, `fn(images,
+      num_classes, is_training=True, config=None, current_step=None,
+      final_endpoint=None)`.
 
   Returns:
-    `fn(images, num_classes, is_training=True, config=None,
-    final_endpoint=None, current_step=None) -> (logits, end_points)`.
+    `fn(...) -> (logits, end_points)`.
   """
 
-  def build(images, num_classes, is_training=True, config=None,
-            final_endpoint=None, current_step=None):
+  def call(images, num_classes, is_training, config, final_endpoint,
+           current_step):
     return builder(images, num_classes, is_training=is_training,
                    config=default_config if config is None else config,
                    final_endpoint=final_endpoint, current_step=current_step)
+
+  if final_endpoint_first:
+    def build(images, num_classes, is_training=True, final_endpoint=None,
+              config=None, current_step=None):
+      return call(images, num_classes, is_training, config, final_endpoint,
+                  current_step)
+  else:
+    def build(images, num_classes, is_training=True, config=None,
+              current_step=None, final_endpoint=None):
+      return call(images, num_classes, is_training, config, final_endpoint,
+                  current_step)
 
   build.__name__ = name
   build.__doc__ = doc
@@ -450,7 +499,7 @@ build_nasnet_cifar = variant(
   Args and returns as `build_nasnet`; `config` defaults to `CIFAR_CONFIG`.
   End points at 32x32: 'Stem' 32x32x96, cells 32x32x192, 16x16x384 and
   8x8x768, 'global_pool' `[batch, 768]`.
-  """)
+  """, final_endpoint_first=False)
 
 build_nasnet_mobile = variant(
     build_nasnet, MOBILE_IMAGENET_CONFIG, 224, 'build_nasnet_mobile',

@@ -115,6 +115,34 @@ def channel_dim(net, data_format):
   return int(net.shape[channel_axis(data_format)])
 
 
+# TF-Slim's placeholder default: the model's arg_scope sets the real format.
+INVALID = 'null'
+
+
+@slim.add_arg_scope
+def get_channel_index(data_format=INVALID):
+  """TF-Slim's name: the channel axis, 3 for 'NHWC' and 1 for 'NCHW'.
+
+  Raises:
+    ValueError: for any other `data_format` (e.g. outside the model's
+      arg_scope, which sets it).
+  """
+  return channel_axis(data_format)
+
+
+@slim.add_arg_scope
+def get_channel_dim(shape, data_format=INVALID):
+  """TF-Slim's name: the channel count of a 4-D `shape` (list or TensorShape).
+
+  Raises:
+    ValueError: if `shape` is not 4-D or `data_format` is unknown.
+  """
+  dims = list(shape)
+  if len(dims) != 4:
+    raise ValueError('get_channel_dim needs a 4-D shape, got %s' % (shape,))
+  return int(dims[channel_axis(data_format)])
+
+
 def spatial_shape(net, data_format):
   """Returns the static `(height, width)` of the 4-D tensor `net`.
 

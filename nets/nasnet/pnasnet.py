@@ -66,13 +66,13 @@ MOBILE_IMAGENET_CONFIG = nasnet.NasNetConfig(
 
 
 def large_imagenet_config():
-  """Returns the `NasNetConfig` of PNASNet-5 Large (TF-Slim's name)."""
-  return LARGE_IMAGENET_CONFIG
+  """A fresh copy of the PNASNet-5 Large config, for the caller to edit."""
+  return LARGE_IMAGENET_CONFIG._replace()
 
 
 def mobile_imagenet_config():
-  """Returns the `NasNetConfig` of PNASNet-5 Mobile (TF-Slim's name)."""
-  return MOBILE_IMAGENET_CONFIG
+  """A fresh copy of the PNASNet-5 Mobile config, for the caller to edit."""
+  return MOBILE_IMAGENET_CONFIG._replace()
 
 
 def pnasnet_large_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997,
