@@ -27,13 +27,12 @@ _TINY_MODEL = textwrap.dedent('''
     from nets import nets_factory
 
     def tiny(images, num_classes=None, is_training=True,
-             attention_module=None, reduction_ratio=16, scope='tiny'):
+             attention_module=None, scope='tiny'):
       with tf.variable_scope(scope, 'tiny', [images]):
         net = slim.conv2d(images, 32, [3, 3], stride=2, scope='conv1',
                           normalizer_fn=slim.batch_norm,
                           normalizer_params={'is_training': is_training})
-        net = attention.apply_attention(attention_module, net,
-                                        reduction_ratio=reduction_ratio)
+        net = attention.apply_attention(attention_module, net)
         net = tf.reduce_mean(net, [1, 2], keepdims=True)
         logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
                              scope='logits')
