@@ -284,7 +284,8 @@ def apply_attention(attention, inputs, scope=None, position=STANDARD,
   Args:
     attention: anything `bind` takes (None / '' / 'none' for off).
     inputs: 4-D tensor `[batch, height, width, channels]`.
-    scope: optional variable scope for the module's variables.
+    scope: None (models: the module's fixed sub-scope, which fine-tuning and
+      the tests recognise), or another variable scope for its variables.
     position: which of the caller's points this is (`POSITIONS`); the module
       is applied only where its own position is this one.
     **hparams: hyper-parameters when `attention` is a bare name.
