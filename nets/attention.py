@@ -526,3 +526,118 @@ def se_block(inputs, scope=None, reduction_ratio=DEFAULT_REDUCTION_RATIO):
     gate = _excitation_mlp(squeezed, channels, reduction_ratio, tf.sigmoid)
     record_gate(sc, 'excitation', gate)
     return tf.multiply(inputs, gate, name='scale')
+
+
+# --- CBAM [2] ---------------------------------------------------------------
+
+
+def validate_kernel_size(kernel_size):
+  """Returns `kernel_size` if it is an odd positive int, else raises."""
+  if (isinstance(kernel_size, bool) or
+      not isinstance(kernel_size, numbers.Integral) or kernel_size < 1 or
+      kernel_size % 2 == 0):
+    raise ValueError('kernel_size must be an odd positive integer (so SAME '
+                     'padding keeps the gate centred), got %r' % (kernel_size,))
+  return int(kernel_size)
+
+
+def cbam_param_count(channels, reduction_ratio=DEFAULT_REDUCTION_RATIO,
+                     kernel_size=7):
+  """Trainable parameters one CBAM block adds on `channels` channels.
+
+  The channel MLP is SE's (`se_param_count`: `2 * C * C/r + C/r + C`); the
+  spatial attention adds a `k x k` conv from 2 maps to 1 without bias and
+  its batch norm's beta and gamma: `2 * k * k + 2`.
+  """
+  return se_param_count(channels, reduction_ratio) + 2 * kernel_size ** 2 + 2
+
+
+def _model_batch_norm_params():
+  """The batch-norm params the enclosing arg_scope gives `slim.conv2d`.
+
+  The spatial conv's batch norm then runs like every other batch norm of the
+  model (decay, epsilon, training mode, update collection).
+  """
+  conv_defaults = slim.current_arg_scope().get(
+      slim.arg_scope_func_key(slim.conv2d), {})
+  return dict(conv_defaults.get('normalizer_params') or {})
+
+
+@register_attention(
+    'cbam_block', scope='cbam',
+    hparams=[_REDUCTION_RATIO, ('kernel_size', HParam(7, validate_kernel_size))],
+    gates=('channel_gate', 'spatial_gate'),
+    variables=(r'channel/fc[12]/(weights|biases)|'
+               r'spatial/conv/(weights|BatchNorm/(beta|gamma|moving_mean|'
+               r'moving_variance))'),
+    param_count=cbam_param_count,
+    # The channel logits are the sum of two MLP outputs, each ending in the
+    # fc2 bias: zero weights and half the logit each. The spatial conv with
+    # zero weights gives a constant 0, which its batch norm maps to beta in
+    # training mode (zero batch mean) and at inference (fresh moving mean 0).
+    identity_init=collections.OrderedDict([
+        (r'channel/fc2/weights', lambda gate: 0.0),
+        (r'channel/fc2/biases', lambda gate: logit(gate) / 2.0),
+        (r'spatial/conv/weights', lambda gate: 0.0),
+        (r'spatial/conv/BatchNorm/beta', logit),
+    ]))
+def cbam_block(inputs, scope=None, reduction_ratio=DEFAULT_REDUCTION_RATIO,
+               kernel_size=7):
+  """Convolutional Block Attention Module of [2] (Fig. 1-2, Eq. 1-3).
+
+  channel:  Mc = sigmoid(MLP(avgpool(F)) + MLP(maxpool(F)))  [batch, 1, 1, C]
+            one shared MLP C -> max(1, C // r) -> C (ReLU inside), as SE's
+            `fc1`/`fc2`; F' = F * Mc
+  spatial:  Ms = sigmoid(BN(conv_kxk([mean_c(F'); max_c(F')])))
+                                                             [batch, H, W, 1]
+            k x k conv from 2 maps to 1 without bias, then batch norm, as in
+            the authors' code (Jongchan/attention-module, `SpatialGate`)
+  out:      F'' = F' * Ms                                    [batch, H, W, C]
+
+  Variables: `<scope>/channel/fc{1,2}/{weights,biases}` and
+  `<scope>/spatial/conv/{weights,BatchNorm/...}`, with `<scope>` defaulting
+  to `cbam`. Gate end points: `<scope>/channel_gate`, `<scope>/spatial_gate`.
+  The batch norm takes the model's batch-norm settings (decay, training
+  mode) and always has both beta and gamma, as the authors' affine one.
+
+  Args:
+    inputs: 4-D tensor `[batch, height, width, channels]` with known channels.
+    scope: optional variable scope; default 'cbam'.
+    reduction_ratio: positive int r of the channel MLP; the paper uses 16.
+    kernel_size: odd positive k of the spatial conv; the paper's best is 7
+      ([2], Table 2).
+
+  Returns:
+    Tensor of the same shape as `inputs`.
+
+  Raises:
+    ValueError: for an invalid `reduction_ratio` or `kernel_size`, or
+      `inputs` not 4-D with a known channel count.
+  """
+  reduction_ratio = validate_reduction_ratio(reduction_ratio)
+  kernel_size = validate_kernel_size(kernel_size)
+  channels = _channels(inputs, 'cbam_block')
+  with tf.variable_scope(scope, 'cbam', [inputs]) as sc:
+    with tf.variable_scope('channel'):
+      avg_pool = tf.reduce_mean(inputs, [1, 2], keepdims=True, name='avg_pool')
+      max_pool = tf.reduce_max(inputs, [1, 2], keepdims=True, name='max_pool')
+      # One MLP for both descriptors: stacked along the batch axis, they go
+      # through the same variables once.
+      mlp = _excitation_mlp(tf.concat([avg_pool, max_pool], 0), channels,
+                            reduction_ratio, activation_fn=None)
+      avg_logits, max_logits = tf.split(mlp, 2, axis=0)
+      channel_gate = tf.sigmoid(avg_logits + max_logits, name='gate')
+    net = tf.multiply(inputs, channel_gate, name='channel_scale')
+    with tf.variable_scope('spatial'):
+      pooled = tf.concat([tf.reduce_mean(net, [3], keepdims=True),
+                          tf.reduce_max(net, [3], keepdims=True)], 3)
+      bn_params = dict(_model_batch_norm_params(), center=True, scale=True)
+      conv = slim.conv2d(pooled, 1, [kernel_size, kernel_size], stride=1,
+                         rate=1, padding='SAME', activation_fn=None,
+                         normalizer_fn=slim.batch_norm,
+                         normalizer_params=bn_params,
+                         outputs_collections=None, scope='conv')
+      spatial_gate = tf.sigmoid(conv, name='gate')
+    record_gate(sc, 'channel_gate', channel_gate)
+    record_gate(sc, 'spatial_gate', spatial_gate)
+    return tf.multiply(net, spatial_gate, name='scale')
