@@ -641,3 +641,100 @@ def cbam_block(inputs, scope=None, reduction_ratio=DEFAULT_REDUCTION_RATIO,
     record_gate(sc, 'channel_gate', channel_gate)
     record_gate(sc, 'spatial_gate', spatial_gate)
     return tf.multiply(net, spatial_gate, name='scale')
+
+
+# --- ECA [3] ----------------------------------------------------------------
+
+
+def _validate_positive_number(name):
+  def validate(value):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or
+        not value > 0):
+      raise ValueError('%s must be a positive number, got %r' % (name, value))
+    return value
+  return validate
+
+
+def _validate_number(name):
+  def validate(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+      raise ValueError('%s must be a number, got %r' % (name, value))
+    return value
+  return validate
+
+
+def _validate_optional_kernel_size(kernel_size):
+  return None if kernel_size is None else validate_kernel_size(kernel_size)
+
+
+def eca_kernel_size(channels, gamma=2, b=1):
+  """ECA's adaptive kernel size ([3], Eq. 12): |log2(C)/gamma + b/gamma|_odd.
+
+  The odd neighbour is taken as the authors' code does: truncate, then add
+  1 if even. E.g. C = 256 -> 5, 512 -> 5, 1024 -> 5, 2048 -> 7.
+  """
+  t = int(abs((math.log2(channels) + b) / gamma))
+  return t if t % 2 else t + 1
+
+
+def eca_param_count(channels, gamma=2, b=1, kernel_size=None):
+  """Trainable parameters one ECA block adds: its kernel size k (no bias)."""
+  return kernel_size or eca_kernel_size(channels, gamma, b)
+
+
+@register_attention(
+    'eca_block', scope='eca',
+    hparams=[('gamma', HParam(2, _validate_positive_number('gamma'))),
+             ('b', HParam(1, _validate_number('b'))),
+             ('kernel_size', HParam(None, _validate_optional_kernel_size))],
+    gates=('excitation',),
+    variables=r'conv/weights',
+    param_count=eca_param_count,
+    identity_init=('its 1-D convolution has no bias ([3], Eq. 7), so no '
+                   'weights give a gate that is the same for every input '
+                   '(zero weights give 0.5)'))
+def eca_block(inputs, scope=None, gamma=2, b=1, kernel_size=None):
+  """Efficient Channel Attention of [3] (Fig. 2, Eq. 7 and 12).
+
+  squeeze:    y = mean over H and W of `inputs`             [batch, 1, 1, C]
+  excitation: w = sigmoid(conv1d_k(y)), one k-tap filter shared by all
+              channels, across the channel axis, SAME padding, no bias
+                                                             [batch, 1, 1, C]
+  scale:      out = inputs * w                               [batch, H, W, C]
+
+  `k` follows C: `eca_kernel_size(C, gamma, b)` unless `kernel_size` is
+  given. The 1-D conv is a `1 x k` `slim.conv2d` on y laid out as a
+  `[batch, 1, C, 1]` image, so it takes the model's weight decay and
+  initializer. Variable: `<scope>/conv/weights` (`[1, k, 1, 1]`), with
+  `<scope>` defaulting to `eca`. Gate end point: `<scope>/excitation`.
+
+  Args:
+    inputs: 4-D tensor `[batch, height, width, channels]` with known channels.
+    scope: optional variable scope; default 'eca'.
+    gamma: positive number of the adaptive rule; the paper's 2.
+    b: offset of the adaptive rule; the paper's 1.
+    kernel_size: None for the adaptive rule, or an odd positive k.
+
+  Returns:
+    Tensor of the same shape as `inputs`.
+
+  Raises:
+    ValueError: for invalid hyper-parameters, or `inputs` not 4-D with a
+      known channel count.
+  """
+  gamma = _validate_positive_number('gamma')(gamma)
+  b = _validate_number('b')(b)
+  kernel_size = _validate_optional_kernel_size(kernel_size)
+  channels = _channels(inputs, 'eca_block')
+  k = kernel_size or eca_kernel_size(channels, gamma, b)
+  with tf.variable_scope(scope, 'eca', [inputs]) as sc:
+    squeezed = tf.reduce_mean(inputs, [1, 2], keepdims=True, name='squeeze')
+    row = tf.reshape(squeezed, [-1, 1, channels, 1])
+    conv = slim.conv2d(row, 1, [1, k], stride=1, rate=1, padding='SAME',
+                       activation_fn=None, normalizer_fn=None,
+                       normalizer_params=None, biases_initializer=None,
+                       outputs_collections=None, scope='conv')
+    gate = tf.reshape(tf.sigmoid(conv), [-1, 1, 1, channels],
+                      name='excitation')
+    record_gate(sc, 'excitation', gate)
+    return tf.multiply(inputs, gate, name='scale')
