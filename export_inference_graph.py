@@ -84,6 +84,7 @@ def main(argv):
       batch_size=FLAGS.batch_size, use_grayscale=FLAGS.use_grayscale,
       attention_module=FLAGS.attention_module,
       reduction_ratio=FLAGS.reduction_ratio,
+      attention_position=FLAGS.attention_position,
       write_text_graphdef=FLAGS.write_text_graphdef)
   dataset_name, dataset_dir = FLAGS.dataset_name, FLAGS.dataset_dir
   labels_offset, output_file = FLAGS.labels_offset, FLAGS.output_file

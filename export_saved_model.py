@@ -74,6 +74,7 @@ def main(argv):
       export_dir=FLAGS.export_dir, preprocessing_name=FLAGS.preprocessing_name,
       image_size=FLAGS.image_size, attention_module=FLAGS.attention_module,
       reduction_ratio=FLAGS.reduction_ratio,
+      attention_position=FLAGS.attention_position,
       moving_average_decay=FLAGS.moving_average_decay,
       use_grayscale=FLAGS.use_grayscale)
 

@@ -1,13 +1,14 @@
-r"""What Squeeze-and-Excitation costs: throughput, FLOPs and matmul efficiency.
+r"""What an attention module costs: throughput, FLOPs and matmul efficiency.
 
-For each model that takes an attention module, with and without SE [1], this
-script measures on the machine it runs on:
+For each model that takes an attention module, with and without the module
+(`--attention_module`: SE [1] by default, or CBAM [2], ECA [3]), this script
+measures on the machine it runs on:
 
 * training images/s: forward + backward + momentum-SGD update, batch norm in
   training mode, on a synthetic batch held in a variable inside the graph (so
   no input pipeline is timed);
 * evaluation images/s: the same model in inference mode;
-* the SE overhead of both: `(SE step time / plain step time) - 1`;
+* the module's overhead of both: `(its step time / plain step time) - 1`;
 * FLOPs per image counted from the inference graph by `tf.profiler`, next to
   the multiply-adds the paper reports ([1], Table 2);
 * the fraction of the machine's matrix-multiply peak each training run
@@ -15,13 +16,17 @@ script measures on the machine it runs on:
   batch-N training graph, divided by N) times images/s, over the best rate of
   a large square float32 `tf.matmul` in the same TensorFlow build.
 
-Plain and SE runs alternate (A B, then B A, ...) so that load from other
+Plain and attention runs alternate (A B, then B A, ...) so that load from other
 processes hits both alike; each throughput is the best round, i.e. the least
 disturbed one. Results go to a Markdown file (written to a temporary file and
 renamed, after every model, so an interrupted run leaves its finished rows).
 
 References:
   [1] Hu et al., Squeeze-and-Excitation Networks, arXiv:1709.01507.
+  [2] Woo et al., CBAM: Convolutional Block Attention Module,
+      arXiv:1807.06521.
+  [3] Wang et al., ECA-Net: Efficient Channel Attention for Deep
+      Convolutional Neural Networks, arXiv:1910.03151.
 
 Typical use:
 
@@ -30,6 +35,9 @@ Typical use:
     # Quick CPU check of one model.
     python bench/se_overhead.py --models=resnet_v1_50 --image_size=64 \
         --steps=2 --warmup_steps=1 --rounds=2
+    # CBAM instead of SE.
+    python bench/se_overhead.py --models=resnet_v1_50 \
+        --attention_module=cbam_block --output=bench/results_cbam.md
 """
 
 from __future__ import absolute_import
@@ -80,13 +88,13 @@ MIN_PEAK_FRACTION = 0.70
 PEAK_TARGET_MODEL = 'resnet_v1_50'  # "SE-ResNet-50 trains at >= 70% of peak"
 
 SE = 'se_block'
-VARIANTS = (None, SE)  # plain first, then SE
 
 FLAGS = flags.FLAGS
 
 # The flags `define_flags` defines, in order; the report quotes those given.
 _FLAG_NAMES = (
-    'models', 'image_size', 'num_classes', 'reduction_ratio', 'batch_size',
+    'models', 'attention_module', 'image_size', 'num_classes',
+    'reduction_ratio', 'batch_size',
     'steps', 'warmup_steps', 'rounds', 'peak_size', 'peak_runs',
     'intra_op_threads', 'inter_op_threads', 'learning_rate', 'momentum',
     'weight_decay', 'output')
@@ -103,20 +111,23 @@ def define_flags():
                     'Models to benchmark (default: the ten SE models of the '
                     'paper that are registered). Any model of '
                     'nets_factory.attention_model_names() is accepted.')
+  flags.DEFINE_enum('attention_module', SE, attention.names(),
+                    'The module measured against the plain model.')
   flags.DEFINE_integer('image_size', 0,
                        'Square input side for every model; 0 uses each '
                        'model\'s default size. Small values make quick CPU '
                        'runs, but then FLOPs are not comparable to the paper.')
   flags.DEFINE_integer('num_classes', 1000, 'Classes of the logits layer.')
   flags.DEFINE_integer('reduction_ratio', attention.DEFAULT_REDUCTION_RATIO,
-                       'SE reduction ratio r.')
+                       'Reduction ratio r of SE and CBAM.')
   # --- Measurement ---
   flags.DEFINE_integer('batch_size', 16, 'Images per step (train and eval).')
   flags.DEFINE_integer('steps', 5, 'Timed steps per round and variant.')
   flags.DEFINE_integer('warmup_steps', 2,
                        'Untimed steps per session before the first round.')
   flags.DEFINE_integer('rounds', 2,
-                       'Alternating rounds (plain, SE, then SE, plain, ...); '
+                       'Alternating rounds (plain, module, then module, '
+                       'plain, ...); '
                        'the best round of each variant is reported.')
   flags.DEFINE_integer('peak_size', 2048,
                        'Side of the square float32 matmul measuring the peak.')
@@ -186,7 +197,7 @@ def count_flops(graph, fetches):
 
 
 def overhead(base_images_per_sec, se_images_per_sec):
-  """SE time overhead: `(SE step time / plain step time) - 1`."""
+  """Time overhead: `(module step time / plain step time) - 1`."""
   return base_images_per_sec / se_images_per_sec - 1.0
 
 
@@ -415,7 +426,9 @@ def render(results, info, command, peaks, peak_size, load_start, finished,
            total, settings):
   """Returns the Markdown report for the models measured so far."""
   peak = max(peaks)
-  lines = ['# SE-Slim benchmark: the cost of Squeeze-and-Excitation', '']
+  modules = sorted({r['module'] for r in results})
+  lines = ['# SE-Slim benchmark: the cost of %s' % (
+      ', '.join(modules) or 'attention'), '']
   if finished < total:
     lines += ['**Partial: %d of %d models done so far.**' % (finished, total),
               '']
@@ -439,18 +452,21 @@ def render(results, info, command, peaks, peak_size, load_start, finished,
              settings['warmup_steps']),
             '']
 
-  lines += ['## Throughput and SE overhead', '',
-            'Images/s is the best of the alternating rounds. Overhead = SE '
-            'step time / plain step time - 1. Targets: training overhead '
+  lines += ['## Throughput and attention overhead', '',
+            'Images/s is the best of the alternating rounds; "att." is the '
+            'model with the row\'s module. Overhead = att. step time / plain '
+            'step time - 1. Targets: training overhead '
             '<= %d%%, inference overhead <= %d%%.' %
             (MAX_TRAIN_OVERHEAD * 100, MAX_EVAL_OVERHEAD * 100), '',
-            '| model | size | train img/s | SE train img/s | train overhead '
-            '| <= 10% | eval img/s | SE eval img/s | eval overhead | <= 5% |',
-            '|---|---:|---:|---:|---:|:---:|---:|---:|---:|:---:|']
+            '| model | size | module | train img/s | att. train img/s '
+            '| train overhead | <= 10% | eval img/s | att. eval img/s '
+            '| eval overhead | <= 5% |',
+            '|---|---:|---|---:|---:|---:|:---:|---:|---:|---:|:---:|']
   for r in results:
-    lines.append('| %s | %d | %.2f | %.2f | %+.1f%% | %s | %.2f | %.2f | '
+    lines.append('| %s | %d | %s | %.2f | %.2f | %+.1f%% | %s | %.2f | %.2f | '
                  '%+.1f%% | %s |' % (
-                     r['model'], r['size'], r['train'][0], r['train'][1],
+                     r['model'], r['size'], r['module'], r['train'][0],
+                     r['train'][1],
                      100 * r['train_overhead'],
                      verdict(r['train_overhead'], MAX_TRAIN_OVERHEAD),
                      r['eval'][0], r['eval'][1], 100 * r['eval_overhead'],
@@ -468,18 +484,18 @@ def render(results, info, command, peaks, peak_size, load_start, finished,
             'paper\'s in the first unit of the next, so in Slim the last '
             'unit of blocks 1-3 runs at half resolution and the count is '
             'lower than the paper\'s; with SE the paper\'s and our extra '
-            'cost are alike.', '',
-            '| model | size | profiler GFLOPs | SE profiler GFLOPs '
-            '| G mult-adds | SE G mult-adds | SE extra | paper G mult-adds '
+            'cost are alike. The paper columns are SE\'s.', '',
+            '| model | size | module | profiler GFLOPs | att. profiler GFLOPs '
+            '| G mult-adds | att. G mult-adds | att. extra | paper G mult-adds '
             '| paper SE |',
-            '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+            '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|']
   for r in results:
     base, se = r['flops']
-    paper = PAPER_GMACS.get(r['model'])
+    paper = PAPER_GMACS.get(r['model']) if r['module'] == SE else None
     paper_cells = ('%.2f | %.2f' % paper) if paper else '- | -'
-    lines.append('| %s | %d | %s | %s | %s | %s | %+.2f%% | %s |' % (
-        r['model'], r['size'], _g(base), _g(se), _g(base / 2), _g(se / 2),
-        100.0 * (se / base - 1), paper_cells))
+    lines.append('| %s | %d | %s | %s | %s | %s | %s | %+.2f%% | %s |' % (
+        r['model'], r['size'], r['module'], _g(base), _g(se), _g(base / 2),
+        _g(se / 2), 100.0 * (se / base - 1), paper_cells))
 
   lines += ['', '## Fraction of the matmul peak reached in training', '',
             'Achieved FLOP/s = training FLOPs per image x training images/s, '
@@ -489,15 +505,18 @@ def render(results, info, command, peaks, peak_size, load_start, finished,
             'Target: SE-ResNet-50 (resnet_v1_50 with SE) >= %d%%.' % (
                 settings['batch_size'], settings['batch_size'], peak / 1e9,
                 MIN_PEAK_FRACTION * 100), '',
-            '| model | train GFLOPs/img | SE train GFLOPs/img | GFLOP/s '
-            '| SE GFLOP/s | % of peak | SE % of peak | SE >= 70% |',
-            '|---|---:|---:|---:|---:|---:|---:|:---:|']
+            '| model | module | train GFLOPs/img | att. train GFLOPs/img '
+            '| GFLOP/s | att. GFLOP/s | % of peak | att. % of peak '
+            '| SE >= 70% |',
+            '|---|---|---:|---:|---:|---:|---:|---:|:---:|']
   for r in results:
     achieved = [f * ips for f, ips in zip(r['train_flops'], r['train'])]
     target = (verdict(achieved[1] / peak, MIN_PEAK_FRACTION, at_most=False)
-              if r['model'] == PEAK_TARGET_MODEL else '-')
-    lines.append('| %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %s |' % (
-        r['model'], _g(r['train_flops'][0]), _g(r['train_flops'][1]),
+              if r['model'] == PEAK_TARGET_MODEL and r['module'] == SE
+              else '-')
+    lines.append('| %s | %s | %s | %s | %s | %s | %.1f%% | %.1f%% | %s |' % (
+        r['model'], r['module'], _g(r['train_flops'][0]),
+        _g(r['train_flops'][1]),
         _g(achieved[0], 1), _g(achieved[1], 1), 100 * achieved[0] / peak,
         100 * achieved[1] / peak, target))
   if any(f * ips > peak for r in results
@@ -507,11 +526,11 @@ def render(results, info, command, peaks, peak_size, load_start, finished,
               'is too low and these fractions are too high.**']
 
   lines += ['', '## Raw rounds', '',
-            'Images/s of each round (plain, SE), load average before the '
+            'Images/s of each round (plain, module), load average before the '
             'model, and ops the profiler skipped for incomplete shapes.', '']
   for r in results:
-    lines.append('- %s: train %s / %s; eval %s / %s; load %s; skipped ops %d'
-                 % (r['model'],
+    lines.append('- %s (%s): train %s / %s; eval %s / %s; load %s; skipped '
+                 'ops %d' % (r['model'], r['module'],
                     ', '.join('%.2f' % x for x in r['train_rounds'][0]),
                     ', '.join('%.2f' % x for x in r['train_rounds'][1]),
                     ', '.join('%.2f' % x for x in r['eval_rounds'][0]),
@@ -561,7 +580,8 @@ def resolve_models(requested):
 
 
 def benchmark_model(model, image_size, settings, config):
-  """Measures one model with and without SE; returns a result dict."""
+  """Measures one model with and without its module; returns a result dict."""
+  variants = (None, settings.get('attention_module', SE))  # plain first
   size = image_size or nets_factory.get_network_fn(
       model, settings['num_classes']).default_image_size
   load = _load()
@@ -570,7 +590,7 @@ def benchmark_model(model, image_size, settings, config):
   incomplete = 0
   train_flops, runners = [], collections.OrderedDict()
   try:
-    for variant in VARIANTS:
+    for variant in variants:
       graph, train_op = build_train_graph(
           model, variant, settings['batch_size'], size,
           weight_decay=settings['weight_decay'],
@@ -589,7 +609,7 @@ def benchmark_model(model, image_size, settings, config):
 
   flops, runners = [], collections.OrderedDict()
   try:
-    for variant in VARIANTS:
+    for variant in variants:
       graph, logits = build_eval_graph(model, variant, settings['batch_size'],
                                        size, **common)
       # Counted on the timed batch-N graph: FLOPs per image = count / N,
@@ -605,13 +625,14 @@ def benchmark_model(model, image_size, settings, config):
     for runner in runners.values():
       runner.close()
 
-  train = [max(train_rounds[v]) for v in VARIANTS]
-  evaluate = [max(eval_rounds[v]) for v in VARIANTS]
-  return dict(model=model, size=size, load=load, flops=flops,
+  train = [max(train_rounds[v]) for v in variants]
+  evaluate = [max(eval_rounds[v]) for v in variants]
+  return dict(model=model, module=variants[1], size=size, load=load,
+              flops=flops,
               incomplete=incomplete, train_flops=train_flops,
               train=train, eval=evaluate,
-              train_rounds=[train_rounds[v] for v in VARIANTS],
-              eval_rounds=[eval_rounds[v] for v in VARIANTS],
+              train_rounds=[train_rounds[v] for v in variants],
+              eval_rounds=[eval_rounds[v] for v in variants],
               train_overhead=overhead(*train),
               eval_overhead=overhead(*evaluate))
 
@@ -622,6 +643,7 @@ def main(argv):
   settings = dict(batch_size=FLAGS.batch_size, steps=FLAGS.steps,
                   warmup_steps=FLAGS.warmup_steps, rounds=FLAGS.rounds,
                   peak_runs=FLAGS.peak_runs, num_classes=FLAGS.num_classes,
+                  attention_module=FLAGS.attention_module,
                   reduction_ratio=FLAGS.reduction_ratio,
                   weight_decay=FLAGS.weight_decay,
                   learning_rate=FLAGS.learning_rate, momentum=FLAGS.momentum)

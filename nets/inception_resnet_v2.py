@@ -29,7 +29,7 @@ Typical use:
     with slim.arg_scope(irv2.inception_resnet_v2_arg_scope()):
       logits, end_points = irv2.inception_resnet_v2(
           images, num_classes=1001, is_training=True,
-          attention_module='se_block', reduction_ratio=16)
+          attention_module='se_block')
     # images: [batch, 299, 299, 3] -> logits: [batch, 1001]
 """
 
@@ -43,8 +43,7 @@ import tf_slim as slim
 from nets import attention
 
 
-def _residual_add(net, mixed, scale, activation_fn, attention_module,
-                  reduction_ratio):
+def _residual_add(net, mixed, scale, activation_fn, attention_module):
   """Shared tail of the three units: up-projection, attention, scaled add.
 
   Args:
@@ -52,8 +51,7 @@ def _residual_add(net, mixed, scale, activation_fn, attention_module,
     mixed: concatenated branch outputs, `[batch, H, W, C']`.
     scale: residual scaling factor ([1], Sec. 3.3).
     activation_fn: activation after the addition, or None.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `activation_fn(net + scale * attention(up(mixed)))`, `[batch, H, W, C]`.
@@ -62,8 +60,7 @@ def _residual_add(net, mixed, scale, activation_fn, attention_module,
   up = slim.conv2d(mixed, net.get_shape()[3], 1, normalizer_fn=None,
                    activation_fn=None, scope='Conv2d_1x1')
   # The one attention point of the unit: on the residual branch only.
-  up = attention.apply_attention(attention_module, up,
-                                 reduction_ratio=reduction_ratio)
+  up = attention.apply_attention(attention_module, up)
   scaled_up = up * scale
   if activation_fn == tf.nn.relu6:
     # A bounded residual keeps the relu6 sum in its trained range.
@@ -75,8 +72,7 @@ def _residual_add(net, mixed, scale, activation_fn, attention_module,
 
 
 def block35(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
-            attention_module=None,
-            reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+            attention_module=None):
   """35 x 35 residual unit (Inception-ResNet-A, [1] Fig. 16).
 
   Attention, if on, gates the up-projected residual before the addition.
@@ -87,8 +83,7 @@ def block35(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
     activation_fn: activation after the addition, or None.
     scope: variable scope, default 'Block35'.
     reuse: whether to reuse the unit's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor of the shape of `net`.
@@ -104,13 +99,11 @@ def block35(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
       tower_2 = slim.conv2d(tower_2, 48, 3, scope='Conv2d_0b_3x3')
       tower_2 = slim.conv2d(tower_2, 64, 3, scope='Conv2d_0c_3x3')
     mixed = tf.concat([tower_0, tower_1, tower_2], axis=3)
-    return _residual_add(net, mixed, scale, activation_fn, attention_module,
-                         reduction_ratio)
+    return _residual_add(net, mixed, scale, activation_fn, attention_module)
 
 
 def block17(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
-            attention_module=None,
-            reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+            attention_module=None):
   """17 x 17 residual unit (Inception-ResNet-B, [1] Fig. 17).
 
   Attention, if on, gates the up-projected residual before the addition.
@@ -121,8 +114,7 @@ def block17(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
     activation_fn: activation after the addition, or None.
     scope: variable scope, default 'Block17'.
     reuse: whether to reuse the unit's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor of the shape of `net`.
@@ -135,13 +127,11 @@ def block17(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
       tower_1 = slim.conv2d(tower_1, 160, [1, 7], scope='Conv2d_0b_1x7')
       tower_1 = slim.conv2d(tower_1, 192, [7, 1], scope='Conv2d_0c_7x1')
     mixed = tf.concat([tower_0, tower_1], axis=3)
-    return _residual_add(net, mixed, scale, activation_fn, attention_module,
-                         reduction_ratio)
+    return _residual_add(net, mixed, scale, activation_fn, attention_module)
 
 
 def block8(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
-           attention_module=None,
-           reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+           attention_module=None):
   """8 x 8 residual unit (Inception-ResNet-C, [1] Fig. 19).
 
   Attention, if on, gates the up-projected residual before the addition.
@@ -152,8 +142,7 @@ def block8(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
     activation_fn: activation after the addition, or None.
     scope: variable scope, default 'Block8'.
     reuse: whether to reuse the unit's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor of the shape of `net`.
@@ -166,8 +155,7 @@ def block8(net, scale=1.0, activation_fn=tf.nn.relu, scope=None, reuse=None,
       tower_1 = slim.conv2d(tower_1, 224, [1, 3], scope='Conv2d_0b_1x3')
       tower_1 = slim.conv2d(tower_1, 256, [3, 1], scope='Conv2d_0c_3x1')
     mixed = tf.concat([tower_0, tower_1], axis=3)
-    return _residual_add(net, mixed, scale, activation_fn, attention_module,
-                         reduction_ratio)
+    return _residual_add(net, mixed, scale, activation_fn, attention_module)
 
 
 _END_POINTS = ('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3',
@@ -182,8 +170,7 @@ def inception_resnet_v2_base(inputs,
                              align_feature_maps=False,
                              scope=None,
                              activation_fn=tf.nn.relu,
-                             attention_module=None,
-                             reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                             attention_module=None):
   """Builds Inception-ResNet-v2 from the input up to `final_endpoint`.
 
   Args:
@@ -195,9 +182,8 @@ def inception_resnet_v2_base(inputs,
       maps stay aligned with the input (used for detection).
     scope: variable scope, default 'InceptionResnetV2'.
     activation_fn: activation after each residual addition.
-    attention_module: None, or a name from `attention.names()`; applied in
+    attention_module: None or an `attention.Attention`; applied in
       every residual unit.
-    reduction_ratio: SE reduction ratio r.
 
   Returns:
     `(net, end_points)`: the output of `final_endpoint` and an ordered dict
@@ -219,8 +205,7 @@ def inception_resnet_v2_base(inputs,
                      'got final_endpoint %r' % (final_endpoint,))
   padding = 'SAME' if align_feature_maps else 'VALID'
   unit_kwargs = dict(activation_fn=activation_fn,
-                     attention_module=attention_module,
-                     reduction_ratio=reduction_ratio)
+                     attention_module=attention_module)
   end_points = {}
 
   def add_and_check_final(name, net):
@@ -321,8 +306,7 @@ def inception_resnet_v2_base(inputs,
       # 8 x 8 x 2080: 9 x block8 (Repeat_2/block8_1..9), then a last block8
       # with no activation and scale 1 (scope Block8).
       net = slim.repeat(net, 9, block8, scale=0.20, **unit_kwargs)
-      net = block8(net, activation_fn=None, attention_module=attention_module,
-                   reduction_ratio=reduction_ratio)
+      net = block8(net, activation_fn=None, attention_module=attention_module)
       # 8 x 8 x 1536
       net = slim.conv2d(net, 1536, 1, scope='Conv2d_7b_1x1')
       if add_and_check_final('Conv2d_7b_1x1', net): return net, end_points
@@ -336,8 +320,7 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
                         scope='InceptionResnetV2',
                         create_aux_logits=True,
                         activation_fn=tf.nn.relu,
-                        attention_module=None,
-                        reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                        attention_module=None):
   """Inception-ResNet-v2 classifier [1], with optional SE blocks [2].
 
   Args:
@@ -351,9 +334,8 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
     create_aux_logits: whether to build the auxiliary classifier on
       PreAuxLogits (end point 'AuxLogits').
     activation_fn: activation after each residual addition.
-    attention_module: None, or a name from `attention.names()`; see the
+    attention_module: None or an `attention.Attention`; see the
       module docstring for where it is applied.
-    reduction_ratio: SE reduction ratio r (positive int).
 
   Returns:
     `(logits, end_points)`: logits `[batch, num_classes]` (or the pooled
@@ -369,7 +351,7 @@ def inception_resnet_v2(inputs, num_classes=1001, is_training=True,
                         is_training=is_training):
       net, end_points = inception_resnet_v2_base(
           inputs, scope=scope, activation_fn=activation_fn,
-          attention_module=attention_module, reduction_ratio=reduction_ratio)
+          attention_module=attention_module)
 
       if create_aux_logits and num_classes:
         with tf.variable_scope('AuxLogits'):

@@ -59,7 +59,7 @@ def _trunc_normal(stddev):
 
 
 def _mixed_35(net, scope, depth, pool_depth, branch_1_scopes,
-              attention_module, reduction_ratio):
+              attention_module):
   """35 x 35 block (Mixed_5b/5c/5d; [1] Fig. 5, with a 5x5 branch).
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -70,8 +70,7 @@ def _mixed_35(net, scope, depth, pool_depth, branch_1_scopes,
     depth: fn mapping a nominal channel count to the built one.
     pool_depth: nominal channels of the pooling branch (32 or 64).
     branch_1_scopes: (1x1 scope, 5x5 scope) of Branch_1.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, 35, 35, depth(64) + depth(64) + depth(96) + depth(pool_depth)]`.
@@ -95,11 +94,10 @@ def _mixed_35(net, scope, depth, pool_depth, branch_1_scopes,
       branch_3 = slim.conv2d(branch_3, depth(pool_depth), [1, 1],
                              scope='Conv2d_0b_1x1')
     net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-    return attention.apply_attention(attention_module, net,
-                                     reduction_ratio=reduction_ratio)
+    return attention.apply_attention(attention_module, net)
 
 
-def _mixed_6a(net, depth, attention_module, reduction_ratio):
+def _mixed_6a(net, depth, attention_module):
   """Grid reduction 35 x 35 -> 17 x 17 (Mixed_6a; [1] Fig. 10).
 
   Attention, if on, is applied to the concatenation of the three branches.
@@ -107,8 +105,7 @@ def _mixed_6a(net, depth, attention_module, reduction_ratio):
   Args:
     net: `[batch, 35, 35, 288]` input.
     depth: fn mapping a nominal channel count to the built one.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, 17, 17, depth(384) + depth(96) + 288]` (768 by default).
@@ -128,12 +125,10 @@ def _mixed_6a(net, depth, attention_module, reduction_ratio):
       branch_2 = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID',
                                  scope='MaxPool_1a_3x3')
     net = tf.concat([branch_0, branch_1, branch_2], axis=3)
-    return attention.apply_attention(attention_module, net,
-                                     reduction_ratio=reduction_ratio)
+    return attention.apply_attention(attention_module, net)
 
 
-def _mixed_17(net, scope, depth, depth_7x7, attention_module,
-              reduction_ratio):
+def _mixed_17(net, scope, depth, depth_7x7, attention_module):
   """17 x 17 block with factorized 7x7 convs (Mixed_6b-6e; [1] Fig. 6).
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -143,8 +138,7 @@ def _mixed_17(net, scope, depth, depth_7x7, attention_module,
     scope: block scope, e.g. 'Mixed_6b'.
     depth: fn mapping a nominal channel count to the built one.
     depth_7x7: nominal width inside the 7x7 towers (128, 160 or 192).
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, 17, 17, 4 * depth(192)]` (768 by default).
@@ -170,11 +164,10 @@ def _mixed_17(net, scope, depth, depth_7x7, attention_module,
       branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
                              scope='Conv2d_0b_1x1')
     net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-    return attention.apply_attention(attention_module, net,
-                                     reduction_ratio=reduction_ratio)
+    return attention.apply_attention(attention_module, net)
 
 
-def _mixed_7a(net, depth, attention_module, reduction_ratio):
+def _mixed_7a(net, depth, attention_module):
   """Grid reduction 17 x 17 -> 8 x 8 (Mixed_7a).
 
   Attention, if on, is applied to the concatenation of the three branches.
@@ -182,8 +175,7 @@ def _mixed_7a(net, depth, attention_module, reduction_ratio):
   Args:
     net: `[batch, 17, 17, 768]` input.
     depth: fn mapping a nominal channel count to the built one.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, 8, 8, depth(320) + depth(192) + 768]` (1280 by default).
@@ -205,12 +197,10 @@ def _mixed_7a(net, depth, attention_module, reduction_ratio):
       branch_2 = slim.max_pool2d(net, [3, 3], stride=2, padding='VALID',
                                  scope='MaxPool_1a_3x3')
     net = tf.concat([branch_0, branch_1, branch_2], axis=3)
-    return attention.apply_attention(attention_module, net,
-                                     reduction_ratio=reduction_ratio)
+    return attention.apply_attention(attention_module, net)
 
 
-def _mixed_8(net, scope, depth, branch_1_3x1_scope, attention_module,
-             reduction_ratio):
+def _mixed_8(net, scope, depth, branch_1_3x1_scope, attention_module):
   """8 x 8 block with expanded filter banks (Mixed_7b/7c; [1] Fig. 7).
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -221,8 +211,7 @@ def _mixed_8(net, scope, depth, branch_1_3x1_scope, attention_module,
     depth: fn mapping a nominal channel count to the built one.
     branch_1_3x1_scope: scope of Branch_1's 3x1 conv ('Conv2d_0b_3x1' in
       Mixed_7b, 'Conv2d_0c_3x1' in Mixed_7c).
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, 8, 8, depth(320) + 4 * depth(384) + depth(192)]` (2048).
@@ -249,8 +238,7 @@ def _mixed_8(net, scope, depth, branch_1_3x1_scope, attention_module,
       branch_3 = slim.conv2d(branch_3, depth(192), [1, 1],
                              scope='Conv2d_0b_1x1')
     net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-    return attention.apply_attention(attention_module, net,
-                                     reduction_ratio=reduction_ratio)
+    return attention.apply_attention(attention_module, net)
 
 
 # The Mixed blocks in order: (end point, helper, per-block kwargs). The
@@ -296,8 +284,7 @@ def inception_v3_base(inputs,
                       min_depth=16,
                       depth_multiplier=1.0,
                       scope=None,
-                      attention_module=None,
-                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                      attention_module=None):
   """Builds Inception-v3 from the input up to `final_endpoint`.
 
   Args:
@@ -308,9 +295,8 @@ def inception_v3_base(inputs,
       < 1.
     depth_multiplier: float multiplier (> 0) of every conv's channel count.
     scope: variable scope, default 'InceptionV3'.
-    attention_module: None, or a name from `attention.names()`; applied to
+    attention_module: None or an `attention.Attention`; applied to
       the output of every Mixed block.
-    reduction_ratio: SE reduction ratio r.
 
   Returns:
     `(net, end_points)`: the output of `final_endpoint` and an ordered dict
@@ -349,7 +335,7 @@ def inception_v3_base(inputs,
     with slim.arg_scope(_LAYERS, stride=1, padding='SAME'):
       for name, block_fn, block_kwargs in _MIXED_BLOCKS:
         net = block_fn(net, depth=depth, attention_module=attention_module,
-                       reduction_ratio=reduction_ratio, **block_kwargs)
+                       **block_kwargs)
         end_points[name] = net
         if name == final_endpoint:
           return net, end_points
@@ -369,8 +355,7 @@ def inception_v3(inputs,
                  create_aux_logits=True,
                  scope='InceptionV3',
                  global_pool=False,
-                 attention_module=None,
-                 reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                 attention_module=None):
   """Inception-v3 classifier [1], with optional SE blocks [2].
 
   The auxiliary head's second conv is named after its kernel, which shrinks
@@ -393,9 +378,8 @@ def inception_v3(inputs,
     scope: variable scope.
     global_pool: if True, pool with a global mean ('global_pool' end point)
       instead of an 8x8 average pool ('AvgPool_1a'), for any input size.
-    attention_module: None, or a name from `attention.names()`; applied to
+    attention_module: None or an `attention.Attention`; applied to
       the output of every Mixed block.
-    reduction_ratio: SE reduction ratio r (positive int).
 
   Returns:
     `(logits, end_points)`: logits (or, if `num_classes` is 0/None, the
@@ -418,7 +402,7 @@ def inception_v3(inputs,
       net, end_points = inception_v3_base(
           inputs, scope=scope, min_depth=min_depth,
           depth_multiplier=depth_multiplier,
-          attention_module=attention_module, reduction_ratio=reduction_ratio)
+          attention_module=attention_module)
 
       if create_aux_logits and num_classes:
         with slim.arg_scope(_LAYERS, stride=1, padding='SAME'):

@@ -26,7 +26,7 @@ Typical use:
     with slim.arg_scope(inception_v4.inception_v4_arg_scope()):
       logits, end_points = inception_v4.inception_v4(
           images, num_classes=1001, is_training=True,
-          attention_module='se_block', reduction_ratio=16)
+          attention_module='se_block')
     # images: [batch, 299, 299, 3] -> logits: [batch, 1001]
 """
 
@@ -44,8 +44,7 @@ _SAME_STRIDE_1 = dict(stride=1, padding='SAME')
 _LAYERS = [slim.conv2d, slim.avg_pool2d, slim.max_pool2d]
 
 
-def block_inception_a(inputs, scope=None, reuse=None, attention_module=None,
-                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+def block_inception_a(inputs, scope=None, reuse=None, attention_module=None):
   """Inception-A block ([1], Fig. 4): 35 x 35 x 384 -> 35 x 35 x 384.
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -54,8 +53,7 @@ def block_inception_a(inputs, scope=None, reuse=None, attention_module=None,
     inputs: 4-D tensor `[batch, 35, 35, 384]` (any spatial size works).
     scope: variable scope, default 'BlockInceptionA'.
     reuse: whether to reuse the block's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor `[batch, height, width, 384]`.
@@ -75,8 +73,7 @@ def block_inception_a(inputs, scope=None, reuse=None, attention_module=None,
         branch_3 = slim.avg_pool2d(inputs, [3, 3], scope='AvgPool_0a_3x3')
         branch_3 = slim.conv2d(branch_3, 96, [1, 1], scope='Conv2d_0b_1x1')
       net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-      return attention.apply_attention(attention_module, net,
-                                       reduction_ratio=reduction_ratio)
+      return attention.apply_attention(attention_module, net)
 
 
 def block_reduction_a(inputs, scope=None, reuse=None):
@@ -108,8 +105,7 @@ def block_reduction_a(inputs, scope=None, reuse=None):
       return tf.concat([branch_0, branch_1, branch_2], axis=3)
 
 
-def block_inception_b(inputs, scope=None, reuse=None, attention_module=None,
-                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+def block_inception_b(inputs, scope=None, reuse=None, attention_module=None):
   """Inception-B block ([1], Fig. 5): 17 x 17 x 1024 -> 17 x 17 x 1024.
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -118,8 +114,7 @@ def block_inception_b(inputs, scope=None, reuse=None, attention_module=None,
     inputs: 4-D tensor `[batch, 17, 17, 1024]` (any spatial size works).
     scope: variable scope, default 'BlockInceptionB'.
     reuse: whether to reuse the block's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor `[batch, height, width, 1024]`.
@@ -142,8 +137,7 @@ def block_inception_b(inputs, scope=None, reuse=None, attention_module=None,
         branch_3 = slim.avg_pool2d(inputs, [3, 3], scope='AvgPool_0a_3x3')
         branch_3 = slim.conv2d(branch_3, 128, [1, 1], scope='Conv2d_0b_1x1')
       net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-      return attention.apply_attention(attention_module, net,
-                                       reduction_ratio=reduction_ratio)
+      return attention.apply_attention(attention_module, net)
 
 
 def block_reduction_b(inputs, scope=None, reuse=None):
@@ -177,8 +171,7 @@ def block_reduction_b(inputs, scope=None, reuse=None):
       return tf.concat([branch_0, branch_1, branch_2], axis=3)
 
 
-def block_inception_c(inputs, scope=None, reuse=None, attention_module=None,
-                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+def block_inception_c(inputs, scope=None, reuse=None, attention_module=None):
   """Inception-C block ([1], Fig. 6): 8 x 8 x 1536 -> 8 x 8 x 1536.
 
   Attention, if on, is applied to the concatenation of the four branches.
@@ -187,8 +180,7 @@ def block_inception_c(inputs, scope=None, reuse=None, attention_module=None,
     inputs: 4-D tensor `[batch, 8, 8, 1536]` (any spatial size works).
     scope: variable scope, default 'BlockInceptionC'.
     reuse: whether to reuse the block's variables.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     Tensor `[batch, height, width, 1536]`.
@@ -213,8 +205,7 @@ def block_inception_c(inputs, scope=None, reuse=None, attention_module=None,
         branch_3 = slim.avg_pool2d(inputs, [3, 3], scope='AvgPool_0a_3x3')
         branch_3 = slim.conv2d(branch_3, 256, [1, 1], scope='Conv2d_0b_1x1')
       net = tf.concat([branch_0, branch_1, branch_2, branch_3], axis=3)
-      return attention.apply_attention(attention_module, net,
-                                       reduction_ratio=reduction_ratio)
+      return attention.apply_attention(attention_module, net)
 
 
 def _names(prefix, letters):
@@ -238,8 +229,7 @@ _END_POINTS = (('Conv2d_1a_3x3', 'Conv2d_2a_3x3', 'Conv2d_2b_3x3', 'Mixed_3a',
 
 
 def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None,
-                      attention_module=None,
-                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                      attention_module=None):
   """Builds Inception-v4 from the input up to `final_endpoint`.
 
   Args:
@@ -247,9 +237,8 @@ def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None,
     final_endpoint: the last end point to build, one of `_END_POINTS`
       ('Conv2d_1a_3x3' ... 'Mixed_7d').
     scope: variable scope, default 'InceptionV4'.
-    attention_module: None, or a name from `attention.names()`; applied in
+    attention_module: None or an `attention.Attention`; applied in
       every Inception-A/B/C block.
-    reduction_ratio: SE reduction ratio r.
 
   Returns:
     `(net, end_points)`: the output of `final_endpoint` and an ordered dict
@@ -316,8 +305,7 @@ def inception_v4_base(inputs, final_endpoint='Mixed_7d', scope=None,
       if add_and_check_final('Mixed_5a', net): return net, end_points
       # 35 x 35 x 384 -> 4 x Inception-A -> Reduction-A -> 17 x 17 x 1024
       # -> 7 x Inception-B -> Reduction-B -> 8 x 8 x 1536 -> 3 x Inception-C
-      attention_kwargs = dict(attention_module=attention_module,
-                              reduction_ratio=reduction_ratio)
+      attention_kwargs = dict(attention_module=attention_module)
       for block_fn, block_scopes, takes_attention in _STAGES:
         for block_scope in block_scopes:
           net = block_fn(net, block_scope,
@@ -332,8 +320,7 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
                  reuse=None,
                  scope='InceptionV4',
                  create_aux_logits=True,
-                 attention_module=None,
-                 reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                 attention_module=None):
   """Inception-v4 classifier [1], with optional SE blocks [2].
 
   Args:
@@ -346,9 +333,8 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
     scope: variable scope.
     create_aux_logits: whether to build the auxiliary classifier on
       Mixed_6h (end point 'AuxLogits').
-    attention_module: None, or a name from `attention.names()`; see the
+    attention_module: None or an `attention.Attention`; see the
       module docstring for where it is applied.
-    reduction_ratio: SE reduction ratio r (positive int).
 
   Returns:
     `(logits, end_points)`: logits `[batch, num_classes]` (or the pooled
@@ -362,8 +348,7 @@ def inception_v4(inputs, num_classes=1001, is_training=True,
     with slim.arg_scope([slim.batch_norm, slim.dropout],
                         is_training=is_training):
       net, end_points = inception_v4_base(
-          inputs, scope=scope, attention_module=attention_module,
-          reduction_ratio=reduction_ratio)
+          inputs, scope=scope, attention_module=attention_module)
       with slim.arg_scope(_LAYERS, **_SAME_STRIDE_1):
         if create_aux_logits and num_classes:
           with tf.variable_scope('AuxLogits'):

@@ -8,7 +8,15 @@ Slim kept three maps in sync by hand for this; `networks_map` and
 Slim's names.
 
 Attention is a flag, not a model name: `get_network_fn('resnet_v1_50', ...,
-attention_module='se_block')` builds SE-ResNet-50 [1].
+attention_module='se_block')` builds SE-ResNet-50 [1]. The factory binds the
+module and its hyper-parameters into one `attention.Attention` value, which is
+all a builder receives (as `attention_module`).
+
+A model whose published form includes a module (e.g. a released SENet) says
+so in its row, as data: `ModelSpec(..., attention=('se_block',
+{'reduction_ratio': 16}))`; the factory binds that when no module is asked
+for. `attention_positions` lists where the builder can put the module (the
+ResNets take the SE paper's four placements, `attention.POSITIONS`).
 
 References:
   [1] Hu et al., Squeeze-and-Excitation Networks, arXiv:1709.01507.
@@ -62,12 +70,13 @@ ModelSpec = collections.namedtuple(
         'arg_scope',  # fn(weight_decay=...) -> arg_scope
         'default_image_size',  # int: the side of the square input
         'preprocessing',  # preprocessing_factory name, or None (must be given)
-        'supports_attention',  # builder takes attention_module/reduction_ratio
-        # The published model's own attention, as data: (name, hparams),
-        # bound by get_network_fn; None for models published without one.
+        'supports_attention',  # builder takes attention_module
+        # (name, {hparam: value}) built into the published model, or None.
         'attention',
+        # Places the builder can put the module (`attention.POSITIONS`).
+        'attention_positions',
     ],
-    defaults=(None,))
+    defaults=(None, (attention.STANDARD,)))
 
 
 def _resnet(module, depth, preprocessing):
@@ -77,7 +86,8 @@ def _resnet(module, depth, preprocessing):
                     arg_scope=module.resnet_arg_scope,
                     default_image_size=224,
                     preprocessing=preprocessing,
-                    supports_attention=True))
+                    supports_attention=True,
+                    attention_positions=attention.POSITIONS))
 
 
 # One row per model. Sections are model families; keep rows in Slim's order.
@@ -229,6 +239,12 @@ def attention_model_names():
   return sorted(n for n, s in _MODELS.items() if s.supports_attention)
 
 
+def attention_position_model_names(position):
+  """Returns the names of the models that can put attention at `position`."""
+  return sorted(n for n, s in _MODELS.items()
+                if s.supports_attention and position in s.attention_positions)
+
+
 def get_model_spec(name):
   """Returns the `ModelSpec` registered for `name`.
 
@@ -277,10 +293,59 @@ def validate_batch_norm_decay(batch_norm_decay):
                      (batch_norm_decay,))
 
 
+def bind_attention(name, attention_module=None,
+                   reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
+                   attention_position=attention.STANDARD):
+  """Binds model `name`'s attention into one `attention.Attention`, or None.
+
+  Args:
+    name: a model name from `names()`.
+    attention_module: None / '' / 'none' (the model's published form), a
+      name from `attention.names()`, or an `attention.Attention`.
+    reduction_ratio: given to the module if it takes one (SE, CBAM); shared
+      by the command line, so other modules ignore it.
+    attention_position: one of `attention.POSITIONS`.
+
+  Returns:
+    The value the builder receives as `attention_module`: the asked module,
+    else the row's built-in one, else None.
+
+  Raises:
+    ValueError: for an unknown module, position or invalid hyper-parameter;
+      for a module on a model that takes none, or at a position it does not
+      offer; or for a module other than the one built into the model.
+  """
+  spec = get_model_spec(name)
+  attention.validate_position(attention_position)
+  bound = attention.bind(attention_module, position=attention_position,
+                         ignore_unknown=True, reduction_ratio=reduction_ratio)
+  if spec.attention is not None:
+    built_in = attention.bind(spec.attention, position=attention_position)
+    if bound is not None and bound.name != built_in.name:
+      raise ValueError('%s has %s built in; it takes no attention_module=%r' %
+                       (name, built_in.name, attention_module))
+    bound = built_in
+  if bound is None:
+    if attention_position != attention.STANDARD:
+      raise ValueError('attention_position=%r needs an attention_module' %
+                       (attention_position,))
+    return None
+  if not spec.supports_attention and spec.attention is None:
+    raise ValueError('%s does not support attention_module=%r; models that do: '
+                     '%s' % (name, bound.name,
+                             ', '.join(attention_model_names())))
+  if attention_position not in spec.attention_positions:
+    raise ValueError('%s does not support attention_position=%r; models that '
+                     'do: %s' % (name, attention_position, ', '.join(
+                         attention_position_model_names(attention_position))))
+  return bound
+
+
 def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
                    attention_module=None,
                    reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
-                   batch_norm_decay=None):
+                   batch_norm_decay=None,
+                   attention_position=attention.STANDARD):
   """Returns `network_fn(images, **kwargs) -> (logits, end_points)`.
 
   Args:
@@ -290,9 +355,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
     weight_decay: L2 coefficient given to the model's arg_scope.
     is_training: whether the model is built for training (batch norm and
       dropout in training mode).
-    attention_module: None/'' for the published model, or a name from
-      `attention.names()`.
-    reduction_ratio: SE reduction ratio r (positive int; the paper's 16).
+    attention_module: None / '' / 'none' for the published model, a name
+      from `attention.names()`, or an `attention.Attention`.
+    reduction_ratio: reduction ratio r of SE and CBAM (positive int; the
+      papers' 16); modules without one ignore it.
     batch_norm_decay: decay of the batch-norm moving averages, or None for
       the model's published default (0.997 to 0.9997). Those defaults suit
       ImageNet-length runs: the moving variances start at 1 and keep
@@ -300,17 +366,22 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
       still outweigh variances of order 0.01, and inference-mode accuracy
       collapses while training-mode accuracy is fine. 0.99 forgets the start
       within a few hundred steps.
+    attention_position: where a ResNet unit applies the module, one of
+      `attention.POSITIONS` (the SE paper's Sec. 6.5); 'standard' elsewhere.
 
   Returns:
-    `network_fn`, carrying `default_image_size`. It takes `images` of shape
+    `network_fn`, carrying `default_image_size` and `attention` (the bound
+    `attention.Attention`, or None). It takes `images` of shape
     `[batch, height, width, channels]` and any extra builder kwargs, and
     returns `(logits, end_points)`; with attention on, `end_points` also holds
-    every SE block's gate as `<block scope>/excitation`, `[batch, 1, 1, C]`.
+    every gate of every block as `<module scope>/<gate>` (SE:
+    `.../se/excitation`, `[batch, 1, 1, C]`).
 
   Raises:
     ValueError: for an unknown model or attention module, a model that does
-      not take attention, an invalid reduction ratio, or a batch-norm decay
-      that is out of range or given for a model without batch norm.
+      not take attention (or not at that position), an invalid
+      hyper-parameter, or a batch-norm decay that is out of range or given
+      for a model without batch norm.
   """
   spec = get_model_spec(name)
   validate_batch_norm_decay(batch_norm_decay)
@@ -323,20 +394,10 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
                        (name, batch_norm_decay,
                         ', '.join(batch_norm_model_names())))
     arg_scope_kwargs[kwarg] = batch_norm_decay
-  attention.get_attention_fn(attention_module)  # raises for unknown names
-  attention.validate_reduction_ratio(reduction_ratio)
-  attention_kwargs = {}
-  if spec.supports_attention:
-    attention_kwargs = dict(attention_module=attention_module or None,
-                            reduction_ratio=reduction_ratio)
-  elif attention.is_enabled(attention_module):
-    raise ValueError('%s does not support attention_module=%r; models that do: '
-                     '%s' % (name, attention_module,
-                             ', '.join(attention_model_names())))
-
-  if spec.attention:
-    module, hparams = spec.attention
-    attention_kwargs = dict(attention_module=module, **hparams)
+  bound = bind_attention(name, attention_module, reduction_ratio,
+                         attention_position)
+  attention_kwargs = (dict(attention_module=bound)
+                      if spec.supports_attention or spec.attention else {})
 
   @functools.wraps(spec.builder)
   def network_fn(images, **kwargs):
@@ -349,4 +410,5 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False,
     return logits, end_points
 
   network_fn.default_image_size = spec.default_image_size
+  network_fn.attention = bound
   return network_fn

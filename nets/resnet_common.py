@@ -56,8 +56,9 @@ def resnet_block(unit_fn, scope, base_depth, num_units, stride,
     base_depth: bottleneck width; each unit outputs `4 * base_depth` channels.
     num_units: number of units in the block.
     stride: stride of the block, applied in its last unit (others use 1).
-    **unit_kwargs: extra kwargs for every unit, e.g. `attention_module` and
-      `reduction_ratio`; `stack_blocks_dense` forwards them untouched.
+    **unit_kwargs: extra kwargs for every unit, e.g. `attention_module` (one
+      `attention.Attention` value); `stack_blocks_dense` forwards them
+      untouched.
 
   Returns:
     A `resnet_utils.Block`.
@@ -97,15 +98,30 @@ def blocks_for_depth(unit_fn, depth, min_base_depth=8, depth_multiplier=1,
   ]
 
 
-def unit_attention(residual, attention_module, reduction_ratio):
-  """Applies attention on a unit's residual branch, before the addition.
+def unit_attention(net, attention_module, position=attention.STANDARD):
+  """Applies a unit's attention module at `position`, if it sits there.
 
-  This is the one place SE enters a ResNet unit: after the last convolution
-  of the residual branch (v1: after conv3's batch norm, no ReLU) and before
-  `shortcut + residual`, as in the SE-ResNet module ([3], Fig. 3).
+  A ResNet unit calls this at each of its four candidate places, and the
+  module is applied at the one its `Attention.position` names ([3], Sec. 6.5
+  and Fig. 5):
+
+    standard: on the residual branch after its last convolution (v1: after
+              conv3's batch norm, no ReLU), before `shortcut + residual`, as
+              in the SE-ResNet module ([3], Fig. 3);
+    pre:      on the residual branch's input, before conv1 (the shortcut
+              keeps the unit's input);
+    post:     on the unit's output, after the addition (v1: after the ReLU);
+    identity: on the shortcut, in parallel with the residual branch.
+
+  Args:
+    net: the tensor at `position`, `[batch, H, W, C]`.
+    attention_module: None, or an `attention.Attention` (or bare name).
+    position: which of `attention.POSITIONS` `net` is at.
+
+  Returns:
+    `net`, gated by the module if it sits at `position`.
   """
-  return attention.apply_attention(attention_module, residual,
-                                   reduction_ratio=reduction_ratio)
+  return attention.apply_attention(attention_module, net, position=position)
 
 
 class _NoOpScope(object):
@@ -223,9 +239,9 @@ def make_depth_builder(family, depth, unit_fn, generator):
     output_stride=None, spatial_squeeze=True,
     store_non_strided_activations=False, min_base_depth=8,
     depth_multiplier=1, reuse=None, scope='<family>_<depth>',
-    attention_module=None, reduction_ratio=16) -> (logits, end_points)`,
+    attention_module=None) -> (logits, end_points)`,
     with logits `[batch, num_classes]` by default; `attention_module` is
-    applied on every unit's residual branch. It raises ValueError for an
+    applied in every unit, where its position says (`unit_attention`). It raises ValueError for an
     unknown attention module or an unreachable `output_stride`.
   """
   name = '%s_%d' % (family, depth)
@@ -241,12 +257,10 @@ def make_depth_builder(family, depth, unit_fn, generator):
               depth_multiplier=1,
               reuse=None,
               scope=name,
-              attention_module=None,
-              reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+              attention_module=None):
     blocks = blocks_for_depth(
         unit_fn, depth, min_base_depth=min_base_depth,
-        depth_multiplier=depth_multiplier, attention_module=attention_module,
-        reduction_ratio=reduction_ratio)
+        depth_multiplier=depth_multiplier, attention_module=attention_module)
     return generator(inputs, blocks, num_classes=num_classes,
                      is_training=is_training, global_pool=global_pool,
                      output_stride=output_stride, include_root_block=True,

@@ -34,7 +34,6 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim.nets import resnet_utils
 
-from nets import attention
 from nets import resnet_common
 
 resnet_arg_scope = resnet_utils.resnet_arg_scope
@@ -50,13 +49,16 @@ def bottleneck(inputs,
                outputs_collections=None,
                scope=None,
                use_bounded_activations=False,
-               attention_module=None,
-               reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+               attention_module=None):
   """Bottleneck unit with batch norm after each conv ([1], Fig. 5 right).
 
   residual = conv1 (1x1) -> conv2 (3x3, stride) -> conv3 (1x1, no ReLU)
-  residual = attention(residual)   <- the unit's one attention point ([3])
+  residual = attention(residual)   <- the unit's attention point ([3])
   output   = relu(shortcut + residual)
+
+  For the SE paper's placement ablation the module can sit elsewhere
+  instead: on conv1's input (pre), on the output (post) or on the shortcut
+  (identity); see `resnet_common.unit_attention`.
 
   Args:
     inputs: `[batch, height, width, channels]`.
@@ -67,8 +69,7 @@ def bottleneck(inputs,
     outputs_collections: collection for the unit's output (an end point).
     scope: variable scope; default 'bottleneck_v1'.
     use_bounded_activations: relu6 and clipping, for quantized inference.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, height / stride, width / stride, depth]`.
@@ -82,35 +83,37 @@ def bottleneck(inputs,
           inputs, depth, [1, 1], stride=stride,
           activation_fn=tf.nn.relu6 if use_bounded_activations else None,
           scope='shortcut')
+    shortcut = resnet_common.unit_attention(shortcut, attention_module,
+                                            'identity')
 
-    residual = slim.conv2d(inputs, depth_bottleneck, [1, 1], stride=1,
+    residual = resnet_common.unit_attention(inputs, attention_module, 'pre')
+    residual = slim.conv2d(residual, depth_bottleneck, [1, 1], stride=1,
                            scope='conv1')
     residual = resnet_utils.conv2d_same(residual, depth_bottleneck, 3, stride,
                                         rate=rate, scope='conv2')
     residual = slim.conv2d(residual, depth, [1, 1], stride=1,
                            activation_fn=None, scope='conv3')
-    residual = resnet_common.unit_attention(residual, attention_module,
-                                            reduction_ratio)
+    residual = resnet_common.unit_attention(residual, attention_module)
 
     if use_bounded_activations:
       residual = tf.clip_by_value(residual, -6.0, 6.0)
       output = tf.nn.relu6(shortcut + residual)
     else:
       output = tf.nn.relu(shortcut + residual)
+    output = resnet_common.unit_attention(output, attention_module, 'post')
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                             output)
 
 
 def resnet_v1_block(scope, base_depth, num_units, stride,
-                    attention_module=None,
-                    reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                    attention_module=None):
   """A block of v1 bottleneck units as data; see `resnet_common.resnet_block`.
 
-  `attention_module` and `reduction_ratio` go into every unit's kwargs.
+  `attention_module` goes into every unit's kwargs.
   """
   return resnet_common.resnet_block(
       bottleneck, scope, base_depth, num_units, stride,
-      attention_module=attention_module, reduction_ratio=reduction_ratio)
+      attention_module=attention_module)
 
 
 def resnet_v1(inputs, blocks, num_classes=None, is_training=True,

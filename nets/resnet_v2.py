@@ -25,7 +25,7 @@ Typical use:
     with slim.arg_scope(resnet_v2.resnet_arg_scope()):
       logits, end_points = resnet_v2.resnet_v2_101(
           images, num_classes=1001, is_training=False,
-          attention_module='se_block', reduction_ratio=16)
+          attention_module='se_block')
 """
 
 from __future__ import absolute_import
@@ -36,7 +36,6 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 from tf_slim.nets import resnet_utils
 
-from nets import attention
 from nets import resnet_common
 
 resnet_arg_scope = resnet_utils.resnet_arg_scope
@@ -51,14 +50,17 @@ def bottleneck(inputs,
                rate=1,
                outputs_collections=None,
                scope=None,
-               attention_module=None,
-               reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+               attention_module=None):
   """Pre-activation bottleneck unit ([2], Fig. 1b and 4e).
 
   preact   = relu(batch_norm(inputs))
   residual = conv1 (1x1) -> conv2 (3x3, stride) -> conv3 (1x1, biases only)
-  residual = attention(residual)   <- the unit's one attention point ([3])
+  residual = attention(residual)   <- the unit's attention point ([3])
   output   = shortcut + residual   (no activation: the next unit's preact)
+
+  For the SE paper's placement ablation the module can sit elsewhere
+  instead: on conv1's input (pre, after `preact`), on the output (post) or
+  on the shortcut (identity); see `resnet_common.unit_attention`.
 
   Args:
     inputs: `[batch, height, width, channels]`.
@@ -68,8 +70,7 @@ def bottleneck(inputs,
     rate: atrous rate of conv2.
     outputs_collections: collection for the unit's output (an end point).
     scope: variable scope; default 'bottleneck_v2'.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (or bare name).
 
   Returns:
     `[batch, height / stride, width / stride, depth]`.
@@ -83,32 +84,34 @@ def bottleneck(inputs,
       shortcut = slim.conv2d(preact, depth, [1, 1], stride=stride,
                              normalizer_fn=None, activation_fn=None,
                              scope='shortcut')
+    shortcut = resnet_common.unit_attention(shortcut, attention_module,
+                                            'identity')
 
-    residual = slim.conv2d(preact, depth_bottleneck, [1, 1], stride=1,
+    residual = resnet_common.unit_attention(preact, attention_module, 'pre')
+    residual = slim.conv2d(residual, depth_bottleneck, [1, 1], stride=1,
                            scope='conv1')
     residual = resnet_utils.conv2d_same(residual, depth_bottleneck, 3, stride,
                                         rate=rate, scope='conv2')
     residual = slim.conv2d(residual, depth, [1, 1], stride=1,
                            normalizer_fn=None, activation_fn=None,
                            scope='conv3')
-    residual = resnet_common.unit_attention(residual, attention_module,
-                                            reduction_ratio)
+    residual = resnet_common.unit_attention(residual, attention_module)
 
     output = shortcut + residual
+    output = resnet_common.unit_attention(output, attention_module, 'post')
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                             output)
 
 
 def resnet_v2_block(scope, base_depth, num_units, stride,
-                    attention_module=None,
-                    reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+                    attention_module=None):
   """A block of v2 bottleneck units as data; see `resnet_common.resnet_block`.
 
-  `attention_module` and `reduction_ratio` go into every unit's kwargs.
+  `attention_module` goes into every unit's kwargs.
   """
   return resnet_common.resnet_block(
       bottleneck, scope, base_depth, num_units, stride,
-      attention_module=attention_module, reduction_ratio=reduction_ratio)
+      attention_module=attention_module)
 
 
 def resnet_v2(inputs, blocks, num_classes=None, is_training=True,

@@ -46,7 +46,7 @@ Typical use:
     with slim.arg_scope(senet.senet_arg_scope()):
       logits, end_points = senet.se_resnext50_32x4d(
           images, num_classes=1000, is_training=False,
-          attention_module='se_block', reduction_ratio=16)
+          attention_module=attention.bind('se_block', reduction_ratio=16))
 """
 
 from __future__ import absolute_import
@@ -200,8 +200,7 @@ def root_block(inputs):
 @slim.add_arg_scope
 def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1, groups=1,
                stride_in_1x1=True, outputs_collections=None, scope=None,
-               attention_module=None,
-               reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+               attention_module=None):
   """The released SE-ResNet / SE-ResNeXt bottleneck unit ([1], Fig. 3).
 
   residual = conv1 (1x1) -> conv2 (3x3, `groups`) -> conv3 (1x1, no ReLU)
@@ -222,8 +221,8 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1, groups=1,
     stride_in_1x1: put the stride on conv1 (SE-ResNet) or on conv2.
     outputs_collections: collection for the unit's output.
     scope: variable scope; default 'bottleneck'.
-    attention_module: None, or a name from `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None, or an `attention.Attention` (the factory binds
+      the row's se_block, r=16).
 
   Returns:
     `[batch, ceil(height / stride), ceil(width / stride), depth]`.
@@ -248,8 +247,7 @@ def bottleneck(inputs, depth, depth_bottleneck, stride, rate=1, groups=1,
                                 stride=stride_3x3, rate=rate, scope='conv2')
     residual = slim.conv2d(residual, depth, [1, 1], activation_fn=None,
                            scope='conv3')
-    residual = resnet_common.unit_attention(residual, attention_module,
-                                            reduction_ratio)
+    residual = resnet_common.unit_attention(residual, attention_module)
     output = tf.nn.relu(shortcut + residual)
     return slim.utils.collect_named_outputs(outputs_collections, sc.name,
                                             output)
@@ -267,7 +265,7 @@ def senet_blocks(depth, groups=1, width_factor=1, stride_in_1x1=True,
     groups: groups of every conv2.
     width_factor: conv1/conv2 width over the table's base depth.
     stride_in_1x1: see `bottleneck`.
-    **unit_kwargs: e.g. `attention_module`, `reduction_ratio`.
+    **unit_kwargs: e.g. `attention_module`.
 
   Returns:
     A list of four `resnet_utils.Block`s of `bottleneck` units.
@@ -315,10 +313,9 @@ def _make_builder(name, depth, **block_kwargs):
 
   def builder(inputs, num_classes=None, is_training=True, global_pool=True,
               output_stride=None, spatial_squeeze=True, reuse=None,
-              scope=name, attention_module=None,
-              reduction_ratio=attention.DEFAULT_REDUCTION_RATIO):
+              scope=name, attention_module=None):
     blocks = senet_blocks(depth, attention_module=attention_module,
-                          reduction_ratio=reduction_ratio, **block_kwargs)
+                          **block_kwargs)
     return senet(inputs, blocks, num_classes=num_classes,
                  is_training=is_training, global_pool=global_pool,
                  output_stride=output_stride,

@@ -34,7 +34,8 @@ def input_channels(name):
 
 
 def build(name, num_classes, image_size=None, batch_size=1, is_training=True,
-          attention_module=None, reduction_ratio=16, graph=None):
+          attention_module=None, reduction_ratio=16, graph=None,
+          attention_position='standard'):
   """Builds `name` in `graph` (new by default) the way Slim's training does.
 
   A global step is created first, as `train_image_classifier.py` does, since
@@ -50,7 +51,8 @@ def build(name, num_classes, image_size=None, batch_size=1, is_training=True,
     tf.train.get_or_create_global_step()
     network_fn = nets_factory.get_network_fn(
         name, num_classes, weight_decay=0.0, is_training=is_training,
-        attention_module=attention_module, reduction_ratio=reduction_ratio)
+        attention_module=attention_module, reduction_ratio=reduction_ratio,
+        attention_position=attention_position)
     images = tf.placeholder(tf.float32,
                             [batch_size, size, size, input_channels(name)],
                             name='images')

@@ -27,13 +27,12 @@ _TINY_MODEL = textwrap.dedent('''
     from nets import nets_factory
 
     def tiny(images, num_classes=None, is_training=True,
-             attention_module=None, reduction_ratio=16, scope='tiny'):
+             attention_module=None, scope='tiny'):
       with tf.variable_scope(scope, 'tiny', [images]):
         net = slim.conv2d(images, 32, [3, 3], stride=2, scope='conv1',
                           normalizer_fn=slim.batch_norm,
                           normalizer_params={'is_training': is_training})
-        net = attention.apply_attention(attention_module, net,
-                                        reduction_ratio=reduction_ratio)
+        net = attention.apply_attention(attention_module, net)
         net = tf.reduce_mean(net, [1, 2], keepdims=True)
         logits = slim.conv2d(net, num_classes, [1, 1], activation_fn=None,
                              scope='logits')
@@ -208,6 +207,8 @@ def test_script_runs_end_to_end(tmp_path):
   assert '- Cores: %d' % os.cpu_count() in text
   rows = [l for l in text.splitlines() if l.startswith('| tiny |')]
   assert len(rows) == 3  # throughput, FLOPs, fraction of peak
+  assert text.startswith('# SE-Slim benchmark: the cost of se_block')
+  assert all('| se_block |' in row for row in rows)  # the row's module
   assert rows[0].count('PASS') + rows[0].count('MISS') == 2
   # FLOPs row. Plain: conv 2*27*32*64 + mean 8*8*32 + logits 2*32*10 + 10
   # = 113290; SE adds 2*8*8*32 + 4*32*2 + 2 + 32 = 4386, i.e. +3.87%.

@@ -95,8 +95,10 @@ def test_tiny_resnet_exact_se_variables_and_formula(module):
     with tf.Graph().as_default() as g:
       with slim.arg_scope(module.resnet_arg_scope()):
         build(tf.zeros([1, 32, 32, 3]), depth_multiplier=0.125,
-              num_classes=5, attention_module=attention_module,
-              reduction_ratio=ratio, scope='tiny')
+              num_classes=5,
+              attention_module=attention.bind(attention_module,
+                                              reduction_ratio=ratio),
+              scope='tiny')
       return dict(util.model_variables(g))
 
   plain = variables(None)
@@ -191,13 +193,22 @@ def test_attention_off_adds_no_ops():
     before = len(g.get_operations())
     assert attention.apply_attention(None, x) is x
     assert attention.apply_attention('', x) is x
+    assert attention.apply_attention('none', x) is x
     assert len(g.get_operations()) == before
 
 
 def test_duplicate_registration_raises():
   with pytest.raises(ValueError) as err:
-    attention.register_attention('se_block')(lambda inputs, scope=None: inputs)
+    attention.register_attention(
+        'se_block', scope='se2', variables='w', param_count=lambda c: 0)(
+            lambda inputs, scope=None: inputs)
   assert "'se_block' is already registered" in str(err.value)
+  with pytest.raises(ValueError) as err:
+    attention.register_attention(
+        'se2_block', scope='se', variables='w', param_count=lambda c: 0)(
+            lambda inputs, scope=None: inputs)
+  assert "would share the variable scope 'se'" in str(err.value)
+  assert 'se2_block' not in attention.names()
 
 
 def test_unknown_depth_lists_valid_depths():

@@ -189,7 +189,7 @@ class WarmStartPlanTest(tf.test.TestCase):
       self.assertEqual(len(plan.new), 3)
       self.assertEqual(plan.excluded, [])
       self.assertIn('restored 3 variables, excluded 0, newly initialised 3 '
-                    '(3 SE, 0 other', finetune.plan_summary(plan))
+                    '(3 attention, 0 other', finetune.plan_summary(plan))
 
   def test_shape_mismatch_names_variable_and_shapes(self):
     with tf.Graph().as_default():
@@ -256,7 +256,7 @@ class SEIdentityInitTest(tf.test.TestCase):
           attention_module=attention_module)
       logits, _ = network_fn(tf.constant(images), **util.SMALL_RESNET)
       plan = finetune.plan_warm_start(slim.get_model_variables(), checkpoint)
-      init_fn = finetune.make_init_fn(plan, se_identity_init=se_init)
+      init_fn = finetune.make_init_fn(plan, identity_init=se_init)
       with self.session() as sess:
         sess.run(tf.global_variables_initializer())
         init_fn(sess)
@@ -270,7 +270,7 @@ class SEIdentityInitTest(tf.test.TestCase):
         -1, 1, [4, 32, 32, 3]).astype(np.float32)
     plain, _ = self._logits(None, ckpt, images, se_init=False)
     se_logits, plan = self._logits('se_block', ckpt, images, se_init=True)
-    self.assertEqual(sum(finetune.is_se_variable(v.op.name)
+    self.assertEqual(sum(finetune.is_attention_variable(v.op.name)
                          for v in plan.new), 16 * 4)
     self.assertEqual(len(plan.new), 64)
     scale = np.max(np.abs(plain))
@@ -303,7 +303,7 @@ class TrainSEEndToEndTest(tf.test.TestCase):
     reader = tf.train.NewCheckpointReader(self.result['checkpoint'])
     self.assertEqual(reader.get_tensor('global_step'), 4)
     names = reader.get_variable_to_shape_map()
-    se = [n for n in names if finetune.is_se_variable(n)]
+    se = [n for n in names if finetune.is_attention_variable(n)]
     self.assertEqual(len(se), 64)
     self.assertFalse([n for n in names if n.startswith('clone_')])
     with open(os.path.join(self.train_dir, 'flags.txt')) as f:
@@ -377,13 +377,13 @@ class FineTuneSEFromNonSETest(tf.test.TestCase):
     train_dir = tempfile.mkdtemp()
     with _LogCapture() as logs:
       result = training.train(_se_config(
-          train_dir, checkpoint_path=ckpt_dir, se_identity_init=True,
+          train_dir, checkpoint_path=ckpt_dir, attention_identity_init=True,
           max_number_of_steps=1, optimizer='sgd'))
     self.assertEqual(result['global_step'], 1)  # not the checkpoint's 100
     summary = [l for l in logs.lines if l.startswith('Warm-starting')]
     self.assertEqual(len(summary), 1, logs.lines)
     self.assertIn('restored %d variables, excluded 0, newly initialised 64 '
-                  '(64 SE, 0 other missing' % num_model_vars, summary[0])
+                  '(64 attention, 0 other missing' % num_model_vars, summary[0])
     # The step-0 checkpoint holds the warm-started values.
     reader = tf.train.NewCheckpointReader(
         os.path.join(train_dir, 'model.ckpt-0'))

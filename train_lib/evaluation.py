@@ -76,6 +76,7 @@ class EvalConfig(object):
   skip_bad_records: bool = False
   attention_module: typing.Optional[str] = None
   reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
+  attention_position: str = attention.STANDARD
   # Not a flag: extra keyword arguments for the network builder.
   network_kwargs: typing.Optional[dict] = None
 
@@ -123,7 +124,8 @@ class Evaluator(object):
       network_fn = training.build_network_fn(
           config.model_name, num_classes, is_training=False,
           attention_module=config.attention_module,
-          reduction_ratio=config.reduction_ratio)
+          reduction_ratio=config.reduction_ratio,
+          attention_position=config.attention_position)
       pp_name = (config.preprocessing_name or
                  training.nets_factory.preprocessing_name(config.model_name))
       if not pp_name:

@@ -80,7 +80,8 @@ def export_inference_graph(model_name, num_classes, output_file,
                            batch_size=None, use_grayscale=False,
                            attention_module=None,
                            reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
-                           write_text_graphdef=False):
+                           write_text_graphdef=False,
+                           attention_position=attention.STANDARD):
   """Writes the model's inference GraphDef (no weights) to `output_file`.
 
   Returns:
@@ -95,7 +96,8 @@ def export_inference_graph(model_name, num_classes, output_file,
   with graph.as_default():
     network_fn = training.build_network_fn(
         model_name, num_classes, is_training=is_training,
-        attention_module=attention_module, reduction_ratio=reduction_ratio)
+        attention_module=attention_module, reduction_ratio=reduction_ratio,
+        attention_position=attention_position)
     size = image_size or network_fn.default_image_size
     channels = 1 if use_grayscale else 3
     placeholder = tf.placeholder(tf.float32, [batch_size, size, size, channels],
@@ -130,7 +132,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
                        attention_module=None,
                        reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
                        moving_average_decay=None, use_grayscale=False,
-                       network_kwargs=None):
+                       network_kwargs=None,
+                       attention_position=attention.STANDARD):
   """Writes a SavedModel with a serving signature: image bytes -> probs.
 
   Args:
@@ -142,6 +145,7 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
     image_size: unset = the model's default size.
     attention_module: as trained.
     reduction_ratio: as trained.
+    attention_position: as trained.
     moving_average_decay: export the moving averages of the weights.
     use_grayscale: as trained.
     network_kwargs: extra builder kwargs (as trained).
@@ -166,7 +170,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
     global_step = tf.train.get_or_create_global_step()
     network_fn = training.build_network_fn(
         model_name, num_classes, is_training=False,
-        attention_module=attention_module, reduction_ratio=reduction_ratio)
+        attention_module=attention_module, reduction_ratio=reduction_ratio,
+        attention_position=attention_position)
     preprocess_fn = training.get_preprocessing(pp_name, is_training=False,
                                                use_grayscale=use_grayscale)
     size = image_size or network_fn.default_image_size

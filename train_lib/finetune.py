@@ -1,24 +1,29 @@
-"""Warm-starting a model from a checkpoint, including SE from a non-SE one.
+"""Warm-starting a model from a checkpoint, including attention from none.
 
-Users start SE models from Slim's published (non-SE) ImageNet weights. The
-plan made here sorts every model variable into one of three sets:
+Users start SE (or CBAM, ECA) models from Slim's published ImageNet weights,
+which have no attention. The plan made here sorts every model variable into
+one of three sets:
 
 * restored: found in the checkpoint with the same shape;
 * excluded: matched by `checkpoint_exclude_scopes` (Slim's name prefixes,
   plus globs such as `*/se/*`), so initialised fresh;
-* new: not in the checkpoint. SE variables (`.../se/fc1`, `.../se/fc2`) are
-  new by nature when the checkpoint has no SE; any other missing variable is
-  an error unless `ignore_missing_vars`.
+* new: not in the checkpoint. Attention variables (those matching a module's
+  variable pattern in `nets.attention`'s registry, e.g. `.../se/fc1`,
+  `.../cbam/spatial/conv`, `.../eca/conv`) are new by nature when the
+  checkpoint has none; any other missing variable is an error unless
+  `ignore_missing_vars`.
 
 A variable in the checkpoint with another shape that is not excluded is an
 error naming the variable and both shapes (the usual cause: a new head with a
 different number of classes, or 1000 vs 1001 ImageNet classes).
 
-With `se_identity_init`, the excitation output layer (`se/fc2`) of every SE
-block that was not restored starts with zero weights and a bias `b` with
-`sigmoid(b) = SE_IDENTITY_GATE`, so each gate is ~1 for every input and the
-SE network first computes (to ~1e-4 relative) what the pretrained network
-computed ([1], Sec. 6: SE blocks on a pretrained trunk).
+With `identity_init`, every attention block that was not restored starts as
+its registry entry says it starts as identity (SE: the excitation output
+layer `se/fc2` with zero weights and a bias `b` with
+`sigmoid(b) = IDENTITY_GATE`), so each gate is ~1 for every input and the
+attention network first computes (to ~1e-4 relative) what the pretrained
+network computed ([1], Sec. 6: SE blocks on a pretrained trunk). ECA cannot
+start so (its convolution has no bias): asking for it is an error.
 
 References:
   [1] Hu et al., Squeeze-and-Excitation Networks, arXiv:1709.01507.
@@ -29,7 +34,7 @@ Typical use:
         slim.get_model_variables(), '/ckpt/resnet_v1_50.ckpt',
         exclude_scopes='resnet_v1_50/logits', ignore_missing_vars=False)
     logging.info(plan.summary())
-    init_fn = finetune.make_init_fn(plan, se_identity_init=True)
+    init_fn = finetune.make_init_fn(plan, identity_init=True)
     ...
     init_fn(session)  # after variables are initialised
 """
@@ -40,22 +45,17 @@ from __future__ import print_function
 
 import collections
 import fnmatch
-import math
-import re
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+from nets import attention
 from train_lib import checkpoints
 from train_lib import errors
 
-# The SE gate value `se_identity_init` starts with.
-SE_IDENTITY_GATE = 0.9999
-
-# SE variables, as nets/attention.py's se_block names them.
-_SE_VARIABLE = re.compile(r'(^|/)se/fc[12]/(weights|biases)$')
-_SE_FC2_WEIGHTS = re.compile(r'(^|/)se/fc2/weights$')
-_SE_FC2_BIASES = re.compile(r'(^|/)se/fc2/biases$')
+# The gate value `identity_init` starts every attention gate with.
+IDENTITY_GATE = 0.9999
+SE_IDENTITY_GATE = IDENTITY_GATE  # its name when SE was the only module
 
 WarmStartPlan = collections.namedtuple('WarmStartPlan', [
     'checkpoint',  # the checkpoint file (resolved from a directory)
@@ -65,9 +65,9 @@ WarmStartPlan = collections.namedtuple('WarmStartPlan', [
 ])
 
 
-def is_se_variable(name):
-  """True if `name` (a variable op name) belongs to an SE block."""
-  return bool(_SE_VARIABLE.search(name))
+def is_attention_variable(name):
+  """True if `name` (a variable op name) belongs to an attention module."""
+  return attention.is_attention_variable(name)
 
 
 def resolve_checkpoint(path):
@@ -123,15 +123,15 @@ def plan_warm_start(variables, checkpoint_path, exclude_scopes=None,
     variables: the model variables (Slim: `slim.get_model_variables()`).
     checkpoint_path: checkpoint file or directory.
     exclude_scopes: comma-separated (or list of) name prefixes or globs.
-    ignore_missing_vars: start non-SE variables missing from the checkpoint
-      fresh instead of failing.
+    ignore_missing_vars: start non-attention variables missing from the
+      checkpoint fresh instead of failing.
 
   Returns:
     A `WarmStartPlan`.
 
   Raises:
     errors.UserError: if the checkpoint does not exist, a non-excluded
-      variable has another shape in the checkpoint, or non-SE variables are
+      variable has another shape in the checkpoint, or non-attention ones are
       missing and `ignore_missing_vars` is False.
   """
   checkpoint = resolve_checkpoint(checkpoint_path)
@@ -147,7 +147,7 @@ def plan_warm_start(variables, checkpoint_path, exclude_scopes=None,
       continue
     if name not in shapes:
       new.append(var)
-      if not is_se_variable(name):
+      if not is_attention_variable(name):
         missing.append(name)
       continue
     model_shape = var.get_shape().as_list()
@@ -176,66 +176,66 @@ def plan_warm_start(variables, checkpoint_path, exclude_scopes=None,
 
 def plan_summary(plan):
   """One log line counting restored, excluded and new variables."""
-  num_se = sum(1 for v in plan.new if is_se_variable(v.op.name))
+  num_attention = sum(1 for v in plan.new if is_attention_variable(v.op.name))
   return ('Warm-starting from %s: restored %d variables, excluded %d, newly '
-          'initialised %d (%d SE, %d other missing from the checkpoint)' %
+          'initialised %d (%d attention, %d other missing from the '
+          'checkpoint)' %
           (plan.checkpoint, len(plan.restore), len(plan.excluded),
-           len(plan.new), num_se, len(plan.new) - num_se))
+           len(plan.new), num_attention, len(plan.new) - num_attention))
 
 
-def se_identity_bias(gate=SE_IDENTITY_GATE):
-  """The fc2 bias b with sigmoid(b) == gate."""
-  return math.log(gate / (1.0 - gate))
+def se_identity_bias(gate=IDENTITY_GATE):
+  """The SE fc2 bias b with sigmoid(b) == gate."""
+  return attention.logit(gate)
 
 
-def se_identity_init_op(variables, gate=SE_IDENTITY_GATE):
-  """Returns `(op, num_blocks)` making the SE gates in `variables` ~identity.
+def identity_init_op(variables, gate=IDENTITY_GATE):
+  """Returns `(op, {module: blocks})` starting the attention in `variables`
+  near identity, as each module's registry entry says (see
+  `attention.identity_init_op`).
 
-  `op` sets every `.../se/fc2/weights` to 0 and every `.../se/fc2/biases` to
-  `se_identity_bias(gate)`; `num_blocks` counts the fc2 layers found. With
-  no SE variables, `op` is a no-op.
+  Raises:
+    errors.UserError: if `variables` hold a module that cannot start as
+      identity (ECA); the message names the modules that can.
   """
-  assigns = []
-  num_blocks = 0
-  bias = se_identity_bias(gate)
-  for var in variables:
-    name = var.op.name
-    if _SE_FC2_WEIGHTS.search(name):
-      num_blocks += 1
-      assigns.append(tf.assign(var, tf.zeros_like(var)))
-    elif _SE_FC2_BIASES.search(name):
-      assigns.append(tf.assign(var, tf.fill(tf.shape(var), bias)))
-  return tf.group(*assigns, name='se_identity_init'), num_blocks
+  try:
+    return attention.identity_init_op(variables, gate)
+  except ValueError as e:
+    raise errors.UserError('--attention_identity_init: %s' % e)
 
 
-def make_init_fn(plan=None, se_identity_init=False, variables=None,
+def make_init_fn(plan=None, identity_init=False, variables=None,
                  log_fn=None):
-  """Returns `init_fn(session)` applying `plan` and the SE identity init.
+  """Returns `init_fn(session)` applying `plan` and the identity start.
 
   Must be called while the graph can still be changed (it creates a Saver
   and assign ops).
 
   Args:
     plan: a `WarmStartPlan`, or None to restore nothing.
-    se_identity_init: set the fresh SE gates near identity.
+    identity_init: start the fresh attention gates near identity.
     variables: the model variables; needed only when `plan` is None.
     log_fn: optional callable for log lines.
 
   Returns:
     A callable taking a session, or None when there is nothing to do.
+
+  Raises:
+    errors.UserError: if `identity_init` is asked of a module that cannot
+      start as identity.
   """
   log_fn = log_fn or tf.logging.info
   saver = None
   if plan is not None and plan.restore:
     saver = tf.train.Saver(plan.restore, name='warm_start_saver')
   identity_op = None
-  if se_identity_init:
+  if identity_init:
     fresh = (plan.new + plan.excluded) if plan is not None else variables
-    identity_op, num_blocks = se_identity_init_op(fresh or [])
-    if num_blocks:
-      log_fn('SE identity init: %d SE blocks start with fc2 weights 0 and '
-             'bias %.3f (gate %.4f)' % (num_blocks, se_identity_bias(),
-                                        SE_IDENTITY_GATE))
+    identity_op, counts = identity_init_op(fresh or [])
+    if counts:
+      log_fn('Attention identity init: %s start with every gate %.4f' %
+             (', '.join('%d %s' % (n, name) for name, n in counts.items()),
+              IDENTITY_GATE))
     else:
       identity_op = None
   if saver is None and identity_op is None:

@@ -2,9 +2,10 @@
 
 The flag names and defaults are TF-Slim's, so existing command lines and
 flag files keep working; SE-Slim adds `--attention_module`,
-`--reduction_ratio`, `--se_identity_init`, the cluster flags
-(`--ps_hosts`, `--worker_hosts`, `--job_name`), `--mixed_precision`,
-`--xla`, `--distribution` and `--horovod_lr_scaling`. Each `define_*` function
+`--reduction_ratio`, `--attention_position`, `--attention_identity_init`
+(alias `--se_identity_init`), the cluster flags (`--ps_hosts`,
+`--worker_hosts`, `--job_name`), `--mixed_precision`, `--xla`,
+`--distribution` and `--horovod_lr_scaling`. Each `define_*` function
 defines one group; `--helpfull` lists the flags under the group's heading.
 Flags whose choices are known at import (models, datasets, optimizers,
 attention modules) are enums, so absl rejects a bad value with a message
@@ -65,15 +66,23 @@ def define_model_flags(default_model='inception_v3'):
   flags.DEFINE_enum('model_name', default_model, nets_factory.names(),
                     'Name of the architecture (a Slim model name).', **g)
   flags.DEFINE_enum(
-      'attention_module', None, attention.names(),
-      'Attention module on every block of the model, e.g. se_block for '
-      'Squeeze-and-Excitation. Unset = the published model, whose variables '
-      'match Slim\'s checkpoints.', **g)
+      'attention_module', None, attention.flag_choices(),
+      'Attention module on every block of the model: se_block '
+      '(Squeeze-and-Excitation), cbam_block (CBAM) or eca_block (ECA-Net). '
+      'Unset or none = the published model, whose variables match Slim\'s '
+      'checkpoints.', **g)
   flags.DEFINE_integer(
       'reduction_ratio', attention.DEFAULT_REDUCTION_RATIO,
-      'SE reduction ratio r: the excitation bottleneck has max(1, C // r) '
-      'units. Positive integer; the SE paper uses 16.', lower_bound=1, **g)
-  return ['model_name', 'attention_module', 'reduction_ratio']
+      'Reduction ratio r of the SE and CBAM channel MLP: its bottleneck has '
+      'max(1, C // r) units. Positive integer; the papers use 16.',
+      lower_bound=1, **g)
+  flags.DEFINE_enum(
+      'attention_position', attention.STANDARD, list(attention.POSITIONS),
+      'Where a ResNet unit applies the module (SE paper, Sec. 6.5): standard '
+      '(residual branch, before the add), pre (before the residual branch), '
+      'post (after the add) or identity (on the shortcut).', **g)
+  return ['model_name', 'attention_module', 'reduction_ratio',
+          'attention_position']
 
 
 def define_data_flags(split_default, batch_default, image_size_flag,
@@ -280,12 +289,15 @@ def define_finetune_flags():
       'Start variables missing from --checkpoint_path fresh instead of '
       'failing.', **g)
   flags.DEFINE_bool(
-      'se_identity_init', False,
-      'Start every new SE gate near identity (excitation fc2 weights 0, bias '
-      'so the gate is 0.9999), so a fine-tuned SE net first computes what '
-      'the pretrained net did.', **g)
+      'attention_identity_init', False,
+      'Start every new attention gate near identity (0.9999 for every input; '
+      'SE: excitation fc2 weights 0 and bias logit(0.9999)), so a fine-tuned '
+      'attention net first computes what the pretrained net did. Not for '
+      'eca_block, which has no bias.', **g)
+  # The flag's name before CBAM and ECA joined SE; flag files still use it.
+  flags.DEFINE_alias('se_identity_init', 'attention_identity_init')
   return ['checkpoint_path', 'checkpoint_exclude_scopes', 'trainable_scopes',
-          'ignore_missing_vars', 'se_identity_init']
+          'ignore_missing_vars', 'attention_identity_init']
 
 
 def define_logging_flags():

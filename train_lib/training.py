@@ -137,12 +137,13 @@ class TrainConfig(object):
   model_name: str = 'inception_v3'
   attention_module: typing.Optional[str] = None
   reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
+  attention_position: str = attention.STANDARD
   # Fine-tuning.
   checkpoint_path: typing.Optional[str] = None
   checkpoint_exclude_scopes: typing.Optional[str] = None
   trainable_scopes: typing.Optional[str] = None
   ignore_missing_vars: bool = False
-  se_identity_init: bool = False
+  attention_identity_init: bool = False
   # Acceleration (train_lib/accelerate.py).
   mixed_precision: bool = False
   xla: bool = False
@@ -506,11 +507,10 @@ class _ProgressHook(tf.train.SessionRunHook):
 
 
 def _add_summaries(end_points, first_clone_scope, learning_rate):
-  """Adds Slim's summaries plus one histogram per SE excitation."""
+  """Adds Slim's summaries plus one histogram per attention gate."""
   for name, tensor in end_points.items():
-    if name.endswith('/excitation'):
-      tf.summary.histogram('se_excitation/' + name[:-len('/excitation')],
-                           tensor)
+    if attention.is_gate_end_point(name):
+      tf.summary.histogram(attention.gate_summary_tag(name), tensor)
     else:
       tf.summary.histogram('activations/' + name, tensor)
       tf.summary.scalar('sparsity/' + name, tf.nn.zero_fraction(tensor))
@@ -579,13 +579,15 @@ def _preprocessing_name(config):
 def build_network_fn(model_name, num_classes, weight_decay=0.0,
                      is_training=False, attention_module=None,
                      reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
-                     batch_norm_decay=None):
+                     batch_norm_decay=None,
+                     attention_position=attention.STANDARD):
   """`nets_factory.get_network_fn` with its ValueErrors as `UserError`s."""
   try:
     return nets_factory.get_network_fn(
         model_name, num_classes, weight_decay=weight_decay,
         is_training=is_training, attention_module=attention_module or None,
-        reduction_ratio=reduction_ratio, batch_norm_decay=batch_norm_decay)
+        reduction_ratio=reduction_ratio, batch_norm_decay=batch_norm_decay,
+        attention_position=attention_position)
   except ValueError as e:
     raise errors.UserError(str(e))
 
@@ -643,7 +645,8 @@ def train(config):
     build_network_fn(config.model_name, num_classes,
                      attention_module=config.attention_module,
                      reduction_ratio=config.reduction_ratio,
-                     batch_norm_decay=config.batch_norm_decay)
+                     batch_norm_decay=config.batch_norm_decay,
+                     attention_position=config.attention_position)
     get_preprocessing(_preprocessing_name(config), is_training=True,
                       use_grayscale=config.use_grayscale)
     train_split = replica.shard(dataset) if replica else dataset
@@ -738,7 +741,8 @@ def _train_in_dir(config, dataset, train_split, num_classes, server, master,
         config.model_name, num_classes, weight_decay=config.weight_decay,
         is_training=True, attention_module=config.attention_module,
         reduction_ratio=config.reduction_ratio,
-        batch_norm_decay=config.batch_norm_decay)
+        batch_norm_decay=config.batch_norm_decay,
+        attention_position=config.attention_position)
     preprocess_fn = get_preprocessing(_preprocessing_name(config),
                                       is_training=True,
                                       use_grayscale=config.use_grayscale)
@@ -857,7 +861,8 @@ def _train_in_dir(config, dataset, train_split, num_classes, server, master,
       if config.checkpoint_path:
         logging.info('Ignoring --checkpoint_path=%s because %s already has a '
                      'checkpoint', config.checkpoint_path, config.train_dir)
-    elif is_chief and (config.checkpoint_path or config.se_identity_init):
+    elif is_chief and (config.checkpoint_path or
+                       config.attention_identity_init):
       plan = None
       if config.checkpoint_path:
         plan = finetune.plan_warm_start(
@@ -866,7 +871,7 @@ def _train_in_dir(config, dataset, train_split, num_classes, server, master,
             ignore_missing_vars=config.ignore_missing_vars)
         logging.info(finetune.plan_summary(plan))
       init_fn = finetune.make_init_fn(
-          plan, se_identity_init=config.se_identity_init,
+          plan, identity_init=config.attention_identity_init,
           variables=slim.get_model_variables(), log_fn=logging.info)
 
     saver = tf.train.Saver(sharded=True, max_to_keep=5,

@@ -217,7 +217,6 @@ def expanded_conv(inputs,
                   normalizer_fn=slim.batch_norm,
                   expansion_transform=None,
                   attention_module=None,
-                  reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
                   scope=None,
                   endpoints=None):
   """Inverted residual block with linear bottleneck ([1], Fig. 3b, Table 1).
@@ -228,7 +227,8 @@ def expanded_conv(inputs,
   transform:  `expansion_transform` (MobileNetV3's `squeeze_excite`), then
               the attention module (`attention_module`, e.g. SE of [3]):
               one `attention.apply_attention` call on the depthwise output,
-              `[batch, H/s, W/s, C_exp]`, variables under `<scope>/se/`
+              `[batch, H/s, W/s, C_exp]`, variables under the module's sub-scope
+              (SE: `<scope>/se/`)
   project:    1x1 conv C_exp -> C_out (+BN, no activation: linear bottleneck)
   shortcut:   output += inputs when `residual`, s == 1 and C_in == C_out
 
@@ -254,9 +254,8 @@ def expanded_conv(inputs,
       arg_scope's (the table's default).
     normalizer_fn: normalizer of all three convolutions.
     expansion_transform: optional `fn(net) -> net` on the depthwise output.
-    attention_module: None/'' (off: nothing added) or a name from
-      `attention.names()`.
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None (off: nothing added) or an `attention.Attention`
+      (or bare name).
     scope: variable scope; default 'expanded_conv'.
     endpoints: optional dict receiving 'expansion_output' (if expanded),
       'depthwise_output' (unless fused) and 'output'.
@@ -305,8 +304,7 @@ def expanded_conv(inputs,
     # [batch, H / stride, W / stride, C_exp]
     if expansion_transform is not None:
       net = expansion_transform(net)
-    net = attention.apply_attention(attention_module, net,
-                                    reduction_ratio=reduction_ratio)
+    net = attention.apply_attention(attention_module, net)
     net = slim.conv2d(net, num_outputs, [1, 1], activation_fn=None,
                       normalizer_fn=normalizer_fn, scope='project')
     if (residual and stride == 1 and

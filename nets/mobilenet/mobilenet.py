@@ -287,7 +287,6 @@ def mobilenet(inputs,
               base_only=False,
               is_training=False,
               attention_module=None,
-              reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
               **base_args):
   """MobileNet classifier for a conv-def table.
 
@@ -305,9 +304,9 @@ def mobilenet(inputs,
     scope: variable scope.
     base_only: return the table's last activation and end points only.
     is_training: batch norm and dropout mode (`training_scope` sets True).
-    attention_module: None/'' or a name from `attention.names()`, applied in
-      every `expanded_conv` after its depthwise conv (see `conv_blocks`).
-    reduction_ratio: SE reduction ratio r.
+    attention_module: None or an `attention.Attention` (or bare name),
+      applied in every `expanded_conv` after its depthwise conv (see
+      `conv_blocks`).
     **base_args: passed to `mobilenet_base` (`multiplier`,
       `finegrain_classification_mode`, `output_stride`, `final_endpoint`,
       `min_depth`, `divisible_by`).
@@ -325,11 +324,10 @@ def mobilenet(inputs,
   if len(input_shape) != 4:
     raise ValueError('MobileNet expects a 4-D input [batch, height, width, '
                      'channels], got shape %s' % (input_shape,))
-  attention.get_attention_fn(attention_module)  # Fails early on bad names.
+  attention_module = attention.bind(attention_module)  # Fails early.
   with tf.variable_scope(scope, 'Mobilenet', [inputs], reuse=reuse) as sc, \
       slim.arg_scope([conv_blocks.expanded_conv],
-                     attention_module=attention_module,
-                     reduction_ratio=reduction_ratio):
+                     attention_module=attention_module):
     inputs = tf.identity(inputs, 'input')
     net, end_points = mobilenet_base(inputs, conv_defs, scope=sc,
                                      is_training=is_training, **base_args)

@@ -25,12 +25,14 @@ References:
 
 Typical use:
 
+    from nets import attention
     from nets.mobilenet import mobilenet_v2
 
     with slim.arg_scope(mobilenet_v2.training_scope(weight_decay=4e-5)):
       logits, end_points = mobilenet_v2.mobilenet(
-          images, num_classes=1001, attention_module='se_block',
-          reduction_ratio=16)                   # images: [batch, 224, 224, 3]
+          images, num_classes=1001,
+          attention_module=attention.bind('se_block', reduction_ratio=16))
+      # images: [batch, 224, 224, 3]
 """
 
 from __future__ import absolute_import
@@ -42,7 +44,6 @@ import copy
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from nets import attention
 from nets.mobilenet import conv_blocks
 from nets.mobilenet import mobilenet as lib
 
@@ -106,7 +107,6 @@ def mobilenet(inputs,
               divisible_by=None,
               activation_fn=None,
               attention_module=None,
-              reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
               **kwargs):
   """MobileNetV2 classifier [1], with optional attention in every block.
 
@@ -125,9 +125,8 @@ def mobilenet(inputs,
       `min_depth`).
     activation_fn: activation of the convolutions instead of the table's
       ReLU6 (e.g. `tf.nn.relu`); None keeps the table's.
-    attention_module: None/'' or a name from `attention.names()`; applied in
-      each of the 17 inverted residuals after the depthwise conv.
-    reduction_ratio: SE reduction ratio r (16 in [2]).
+    attention_module: None or an `attention.Attention` (or bare name);
+      applied in each of the 17 inverted residuals after the depthwise conv.
     **kwargs: passed to `mobilenet.mobilenet`: `is_training`, `reuse`,
       `prediction_fn`, `base_only`, `output_stride`, `final_endpoint`.
 
@@ -162,7 +161,6 @@ def mobilenet(inputs,
       min_depth=min_depth,
       divisible_by=divisible_by,
       attention_module=attention_module,
-      reduction_ratio=reduction_ratio,
       **kwargs)
 
 
