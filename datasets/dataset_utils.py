@@ -528,6 +528,9 @@ def safe_extract_tar(archive_path, target_dir):
 _SAFE_PICKLE_GLOBALS = frozenset([
     ('numpy.core.multiarray', '_reconstruct'),
     ('numpy.core.multiarray', 'scalar'),
+    # The same functions as numpy 2 names them (pickles written by numpy 2).
+    ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', 'scalar'),
     ('numpy', 'ndarray'),
     ('numpy', 'dtype'),
     # Python 3 pickles of bytes with protocol < 3 go through _codecs.encode.

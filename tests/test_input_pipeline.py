@@ -145,7 +145,7 @@ def test_channels_one_and_slim_written_formats(tmp_path):
   gray = dtu.random_images(1, 5, 7, channels=None, seed=3)[0]
   rgb = dtu.random_images(1, 5, 7, seed=4)[0]
   # Smooth, so JPEG decoders (TF's fast integer IDCT, PIL's) agree closely.
-  smooth = np.stack(np.meshgrid(np.arange(7) * 20, np.arange(5) * 30) +
+  smooth = np.stack(list(np.meshgrid(np.arange(7) * 20, np.arange(5) * 30)) +
                     [np.full((5, 7), 90)], axis=-1).astype(np.uint8)
   path = str(tmp_path / 'slim.tfrecord')
   jpeg = dtu.encode_jpeg(smooth, quality=100, subsampling=0)
