@@ -94,6 +94,8 @@ VERSION = _tf.__version__
 IS_TF2 = int(VERSION.split('.')[0]) >= 2
 # What the benchmark rows and logs call this runtime.
 RUNTIME = 'TF %s' % VERSION
+# A short name for file names and tables.
+RUNTIME_KEY = 'tf2' if IS_TF2 else 'tf1'
 
 
 def _alias_legacy_keras_layers():

@@ -13,6 +13,7 @@ import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
+import tf_compat
 from bench import se_overhead
 from nets import attention
 
@@ -214,5 +215,44 @@ def test_script_runs_end_to_end(tmp_path):
   # = 113290; SE adds 2*8*8*32 + 4*32*2 + 2 + 32 = 4386, i.e. +3.87%.
   assert '| tiny | 16 |' in rows[1]
   assert '| +3.87% |' in rows[1]
-  assert os.listdir(str(tmp_path)) == ['results.md']  # no temporary left
+  # The runtime's raw record beside the report; no temporary left.
+  key = tf_compat.RUNTIME_KEY
+  assert sorted(os.listdir(str(tmp_path))) == ['results-%s.json' % key,
+                                                'results.md']
+  assert '## %s' % tf_compat.RUNTIME in text
+  run, = se_overhead.read_runs(output)
+  assert run['key'] == key and run['results'][0]['model'] == 'tiny'
   assert rows[0] in log  # the table is printed too
+
+
+def _run(key, train, evaluate, rounds=(1.0, 1.0)):
+  result = dict(model='resnet_v1_50', module='se_block', size=224, load='0',
+                flops=[2e9, 2.01e9], incomplete=0, train_flops=[6e9, 6.03e9],
+                train=train, eval=evaluate,
+                train_rounds=[list(rounds), [train[1]]],
+                eval_rounds=[[evaluate[0]], [evaluate[1]]],
+                train_overhead=se_overhead.overhead(*train),
+                eval_overhead=se_overhead.overhead(*evaluate))
+  return dict(runtime='TF %s' % key, key=key, date='d', results=[result],
+              info={}, command='python bench/se_overhead.py --steps=3',
+              peaks=[100e9], peak_size=64, load_start='0', load_end='0',
+              finished=1, total=1, settings=dict(batch_size=16, steps=3,
+                                                 rounds=2, warmup_steps=1,
+                                                 peak_runs=1))
+
+
+def test_report_has_both_runtimes_their_ratio_and_their_own_peak_target():
+  tf1 = _run('tf1', [2.0, 1.9], [10.0, 9.8], rounds=(2.0, 1.5))
+  tf2 = _run('tf2', [5.0, 4.0], [20.0, 19.6])
+  text = se_overhead.render_all([tf2, tf1])  # any order in
+  assert text.index('## TF tf1') < text.index('## TF tf2')
+  ratio = [l for l in text.splitlines() if l.startswith('| resnet_v1_50 | '
+                                                       'se_block | 2.50x')]
+  assert ratio == ['| resnet_v1_50 | se_block | 2.50x | 2.11x | 2.00x | '
+                   '2.00x |']
+  assert '## TF tf2 / TF tf1 speed' in text and ', same flags' in text
+  # Spread of the noisier variant: (2.0 - 1.5) / 2.0 = 25%.
+  assert '| +5.3% | 25.0% | MISS |' in text
+  # 6.03e9 * 1.9 / 100e9 = 11.5% of peak: a MISS against either target,
+  # and each runtime's section names its own target.
+  assert '| SE >= 70% |' in text and '| SE >= 85% |' in text
