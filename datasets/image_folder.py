@@ -119,34 +119,56 @@ def run(dataset_dir, source_dir, validation_fraction=0.1):
   for path in others:
     logging.warning('Skipping %s: not a .jpg, .jpeg or .png file', path)
     skipped.append(path)
-  sizes = {}
-  written = set()
   splits = split_images(images, validation_fraction)
-  progress = dataset_utils.Progress(
-      'Converting %s' % source_dir, len(splits),
-      sum(len(split) for split in splits.values()), unit='splits')
+  # The plan: each split cut into contiguous shards of the (seeded, so
+  # repeatable) image order. A rerun keeps every shard an earlier run
+  # finished, checked, not assumed: its record count must be the plan's (a
+  # shard with a skipped image is redone, which costs only that shard).
+  plan = []
   for split_name, split in sorted(splits.items()):
-    examples = []
-    for path, class_name in split:
-      progress.add(0, 1)
-      with open(path, 'rb') as f:
-        data = f.read()
-      try:
-        data, fmt, height, width, note = dataset_utils.prepare_image(data)
-      except dataset_utils.BadImageError as e:
-        logging.warning('Skipping %s: %s', path, e)
-        skipped.append(path)
-        continue
-      if note:
-        logging.info('%s: %s', path, note)
-      examples.append(dataset_utils.image_to_tfexample(
-          data, fmt, height, width, class_ids[class_name]).SerializeToString())
+    num_shards = int(math.ceil(len(split) / _IMAGES_PER_SHARD))
+    for shard in range(num_shards):
+      plan.append((split_name, dataset_utils.shard_filename(
+          dataset_dir, _SHARD_PATTERN, split_name, shard, num_shards),
+                   split[len(split) * shard // num_shards:
+                         len(split) * (shard + 1) // num_shards]))
+  sizes = {split_name: 0 for split_name in splits}
+  written = set()
+  todo = []
+  for split_name, path, items in plan:
+    if dataset_utils.count_records(path) == len(items):
+      sizes[split_name] += len(items)
+      written.add(path)
+    else:
+      todo.append((split_name, path, items))
+  progress = dataset_utils.Progress(
+      'Converting %s' % source_dir, len(plan),
+      sum(len(items) for _, _, items in plan))
+  if written:
+    logging.info('Keeping %d of %d shards already complete in %s; converting '
+                 'the other %d', len(written), len(plan), dataset_dir,
+                 len(todo))
+    progress.start_from(len(written), sum(sizes.values()))
+  for split_name, path, items in todo:
+    with dataset_utils.AtomicTFRecordWriter(path) as writer:
+      for image_path, class_name in items:
+        progress.add(0, 1)
+        with open(image_path, 'rb') as f:
+          data = f.read()
+        try:
+          data, fmt, height, width, note = dataset_utils.prepare_image(data)
+        except dataset_utils.BadImageError as e:
+          logging.warning('Skipping %s: %s', image_path, e)
+          skipped.append(image_path)
+          continue
+        if note:
+          logging.info('%s: %s', image_path, note)
+        writer.write(dataset_utils.image_to_tfexample(
+            data, fmt, height, width,
+            class_ids[class_name]).SerializeToString())
+        sizes[split_name] += 1
+    written.add(path)
     progress.add(1, 0)
-    sizes[split_name] = len(examples)
-    if examples:
-      num_shards = max(1, int(math.ceil(len(examples) / _IMAGES_PER_SHARD)))
-      written.update(dataset_utils.write_sharded(
-          examples, dataset_dir, _SHARD_PATTERN, split_name, num_shards))
   progress.maybe_log(force=True)
   if not sizes.get('train'):
     raise ValueError('No usable image under --source_dir %r (%d skipped)' %

@@ -12,6 +12,7 @@ from __future__ import print_function
 
 import glob
 import os
+import re
 
 from datasets import dataset_utils
 from datasets import imagenet
@@ -87,3 +88,50 @@ def test_progress_lines_at_least_every_interval():
   now[0] = 50.0
   progress.maybe_log(force=True)  # The timeout path: no shard finished.
   assert len(lines) == 2 and lines[1].startswith('Converting X: 4/10 shards')
+
+
+def test_image_folder_rerun_keeps_complete_shards(tmp_path, monkeypatch):
+  """The same for image_folder: kept shards checked against the plan."""
+  from datasets import image_folder  # pylint: disable=g-import-not-at-top
+  from tests import test_converters  # pylint: disable=g-import-not-at-top
+  src = str(tmp_path / 'src')
+  test_converters._image_tree(src)  # pylint: disable=protected-access
+  monkeypatch.setattr(image_folder, '_IMAGES_PER_SHARD', 2)
+  out = str(tmp_path / 'records')
+  sizes = image_folder.run(out, source_dir=src, validation_fraction=0.25)
+  first = _shards(out)
+  # 9 images (one undecodable): per class 1 of 4 held out (rounded), so 6
+  # in train over 3 shards and 3 in validation over 2, 2 per shard at most.
+  assert sorted(first) == [
+      'image_folder_train_%05d-of-00003.tfrecord' % i for i in range(3)] + [
+          'image_folder_validation_%05d-of-00002.tfrecord' % i
+          for i in range(2)]
+  assert sum(len(r) for r in first.values()) == sum(sizes.values())
+  # The plan's count per shard, from the same seeded split.
+  splits = image_folder.split_images(image_folder.list_images(src)[1], 0.25)
+  plan = {}
+  for name in first:
+    split, shard, num = re.match(r'image_folder_(\w+)_(\d+)-of-(\d+)',
+                                 name).groups()
+    n, i, total = int(num), int(shard), len(splits[split])
+    plan[name] = total * (i + 1) // n - total * i // n
+  short = [n for n in first if len(first[n]) < plan[n]]  # garbage.jpg's
+  assert len(short) == 1
+  os.remove(os.path.join(out, 'metadata.json'))
+  os.remove(os.path.join(out, 'image_folder_train_00000-of-00003.tfrecord'))
+  removed = {'image_folder_train_00000-of-00003.tfrecord'}
+  expect_kept = len(first) - len(removed | set(short))
+  mtimes = {n: os.path.getmtime(os.path.join(out, n)) for n in first
+            if n not in removed}
+  lines = []
+  monkeypatch.setattr(image_folder.logging, 'info',
+                      lambda fmt, *args: lines.append(fmt % args))
+  assert image_folder.run(out, source_dir=src,
+                          validation_fraction=0.25) == sizes
+  assert 'Keeping %d of 5 shards already complete in %s; converting the ' \
+         'other %d' % (expect_kept, out, 5 - expect_kept) in lines
+  assert _shards(out) == first  # Same records as the uninterrupted run.
+  for name, mtime in mtimes.items():  # kept means not rewritten
+    assert (os.path.getmtime(os.path.join(out, name)) == mtime) == (
+        name not in short), name
+  assert dataset_utils.read_metadata(out)['splits'] == sizes
