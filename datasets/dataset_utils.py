@@ -152,6 +152,36 @@ class BadImageError(ValueError):
   """An input file is not an image PIL can fully decode."""
 
 
+def image_file_to_example(path, label, format_name=None):
+  """Reads one image file into a serialized record, or None if undecodable.
+
+  The file is checked and, where needed, re-encoded by `prepare_image`; an
+  undecodable one is logged as skipped (the caller counts it).
+
+  Args:
+    path: the image file.
+    label: its integer class id.
+    format_name: optional `fn(fmt) -> fmt` for `image/format` (Slim's flowers
+      records say b'jpg' where the decoder says b'jpeg').
+
+  Returns:
+    Serialized `tf.train.Example` bytes, or None.
+  """
+  with open(path, 'rb') as f:
+    data = f.read()
+  try:
+    data, fmt, height, width, note = prepare_image(data)
+  except BadImageError as e:
+    logging.warning('Skipping %s: %s', path, e)
+    return None
+  if note:
+    logging.info('%s: %s', path, note)
+  if format_name:
+    fmt = format_name(fmt)
+  return image_to_tfexample(data, fmt, height, width,
+                            label).SerializeToString()
+
+
 def prepare_image(data, reencode_png=False, jpeg_quality=100):
   """Checks an encoded image and returns what a record should store.
 

@@ -95,18 +95,11 @@ def run(dataset_dir, mirror=None, num_validation=NUM_VALIDATION,
     for split_name, split in sorted(splits.items()):
       examples = []
       for path, class_name in split:
-        with open(path, 'rb') as f:
-          data = f.read()
-        try:
-          data, fmt, height, width, note = dataset_utils.prepare_image(data)
-        except dataset_utils.BadImageError as e:
-          logging.warning('Skipping %s: %s', path, e)
-          continue
-        if note:
-          logging.info('%s: %s', path, note)
-        examples.append(dataset_utils.image_to_tfexample(
-            data, b'jpg' if fmt == b'jpeg' else fmt, height, width,
-            class_ids[class_name]).SerializeToString())
+        record = dataset_utils.image_file_to_example(
+            path, class_ids[class_name],
+            format_name=lambda fmt: b'jpg' if fmt == b'jpeg' else fmt)
+        if record is not None:
+          examples.append(record)
       dataset_utils.write_sharded(examples, dataset_dir, _SHARD_PATTERN,
                                   split_name, num_shards)
       sizes[split_name] = len(examples)

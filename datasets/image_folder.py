@@ -153,19 +153,12 @@ def run(dataset_dir, source_dir, validation_fraction=0.1):
     with dataset_utils.AtomicTFRecordWriter(path) as writer:
       for image_path, class_name in items:
         progress.add(0, 1)
-        with open(image_path, 'rb') as f:
-          data = f.read()
-        try:
-          data, fmt, height, width, note = dataset_utils.prepare_image(data)
-        except dataset_utils.BadImageError as e:
-          logging.warning('Skipping %s: %s', image_path, e)
+        record = dataset_utils.image_file_to_example(image_path,
+                                                     class_ids[class_name])
+        if record is None:
           skipped.append(image_path)
           continue
-        if note:
-          logging.info('%s: %s', image_path, note)
-        writer.write(dataset_utils.image_to_tfexample(
-            data, fmt, height, width,
-            class_ids[class_name]).SerializeToString())
+        writer.write(record)
         sizes[split_name] += 1
     written.add(path)
     progress.add(1, 0)
