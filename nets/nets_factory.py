@@ -322,9 +322,11 @@ def bind_attention(name, attention_module=None,
   if spec.attention is not None:
     built_in = attention.bind(spec.attention, position=attention_position)
     if bound is not None and bound.name != built_in.name:
-      raise ValueError('%s has %s built in; it takes no attention_module=%r' %
-                       (name, built_in.name, attention_module))
-    bound = built_in
+      raise ValueError('%s has %s built in; it takes no attention_module=%r; '
+                       'models that do: %s' % (
+                           name, built_in.name, attention_module,
+                           ', '.join(attention_model_names())))
+    bound = built_in  # Asking for its own module changes nothing.
   if bound is None:
     if attention_position != attention.STANDARD:
       raise ValueError('attention_position=%r needs an attention_module' %
