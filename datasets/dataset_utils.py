@@ -482,7 +482,9 @@ def dataset_is_complete(dataset_dir, name):
   return True
 
 
-_SHARD_RE = re.compile(r'^(.*)-(\d{5})-of-(\d{5})([^/]*)$')
+# Slim's ImageNet shards are 'train-00001-of-01024', its flowers and ours
+# 'flowers_train_00001-of-00005.tfrecord': the separator is kept in the prefix.
+_SHARD_RE = re.compile(r'^(.*[-_])(\d{5})-of-(\d{5})([^/]*)$')
 
 
 def incomplete_conversion(files, dataset_dir=None, file_pattern=None):
@@ -508,7 +510,7 @@ def incomplete_conversion(files, dataset_dir=None, file_pattern=None):
   for (prefix, num, suffix), have in sorted(sets.items()):
     missing = sorted(set(range(int(num))) - have)
     if missing:
-      return '%d of its %s shards are missing, first %s-%05d-of-%s%s' % (
+      return '%d of its %s shards are missing, first %s%05d-of-%s%s' % (
           len(missing), int(num), prefix, missing[0], num, suffix)
   if not dataset_dir:
     return None

@@ -178,6 +178,10 @@ def data_error_message(error):
   return ' '.join(item.strip() for item in items if item.strip()) or body
 
 
+class IncompleteSplitError(ValueError):
+  """A split's record files are those of a conversion that did not finish."""
+
+
 def check_split_is_complete(split):
   """Raises ValueError if `split`'s files look like an unfinished conversion.
 
@@ -191,14 +195,15 @@ def check_split_is_complete(split):
       `file_pattern`, `name`).
 
   Raises:
-    ValueError: naming what is missing and how to redo the conversion.
+    IncompleteSplitError: naming what is missing and how to redo the
+      conversion.
   """
   problem = dataset_utils.incomplete_conversion(
       list(split.files), getattr(split, 'dataset_dir', None),
       getattr(split, 'file_pattern', None))
   if problem:
     name = getattr(split, 'name', '?')
-    raise ValueError(
+    raise IncompleteSplitError(
         'Split %r of dataset %r is incomplete: %s. The conversion did not '
         'finish: re-run download_and_convert_data.py --dataset_name=%s '
         '--dataset_dir=%s' % (split.split_name, name, problem, name,

@@ -78,6 +78,14 @@ def test_recipe_schedule_matches_its_comment(path):
   get = lambda name, kind: kind(flags.get(name, getattr(defaults, name)))
   name = get('dataset_name', str)
   sizes = dataset_factory.datasets_map[name].SPLITS_TO_SIZES
+  if sizes is None:
+    # The user's own images (image_folder): epochs depend on how many there
+    # are, so such a recipe can only claim its batch and a fixed rate.
+    assert get('batch_size', int) * get('num_clones', int) == (
+        claims['global_batch']), path
+    assert get('learning_rate_decay_type', str) == 'fixed', path
+    assert 'fixed' in claims and 'total' not in claims, path
+    return
   num_samples = sizes[get('dataset_split_name', str)]
   max_steps = flags.get('max_number_of_steps')
   s = schedule.describe(

@@ -24,6 +24,7 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 import tf_compat
+from nets import attention
 from nets import nets_factory
 from nets import senet
 from tests import nets_testutil as util
@@ -95,8 +96,13 @@ def test_se_is_the_rows_data():
   """The factory binds se_block r=16; the model file alone builds no SE."""
   spec = nets_factory.get_model_spec('se_resnet50')
   assert spec.attention == ('se_block', {'reduction_ratio': 16})
-  with pytest.raises(ValueError, match='does not support attention_module'):
-    nets_factory.get_network_fn('se_resnet50', 10, attention_module='se_block')
+  # Asking for its own module changes nothing; another one is refused.
+  assert nets_factory.get_network_fn(
+      'se_resnet50', 10, attention_module='se_block',
+      reduction_ratio=8).attention == attention.bind('se_block',
+                                                     reduction_ratio=16)
+  with pytest.raises(ValueError, match='has se_block built in'):
+    nets_factory.get_network_fn('se_resnet50', 10, attention_module='eca_block')
   with tf.Graph().as_default():
     senet.se_resnet50(tf.zeros([1, 64, 64, 3]), num_classes=10)
     names = [v.op.name for v in tf.global_variables()]

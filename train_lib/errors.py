@@ -40,13 +40,14 @@ def user_message(error):
     error: an exception.
 
   Returns:
-    The message for `UserError`s, the pipeline's data checks, OSErrors
+    The message for `UserError`s, the pipeline's data checks (an unfinished
+    conversion, bad records), OSErrors
     (naming the file) and TensorFlow's not-found / permission / data-loss /
     failed-precondition errors (file problems); None otherwise.
   """
   import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
   from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
-  if isinstance(error, UserError):
+  if isinstance(error, (UserError, input_pipeline.IncompleteSplitError)):
     return ' '.join(str(error).split('\n'))
   if isinstance(error, tf.errors.OpError):
     data = input_pipeline.data_error_message(error)

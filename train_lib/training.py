@@ -593,13 +593,16 @@ def build_network_fn(model_name, num_classes, weight_decay=0.0,
 
 
 def get_dataset(name, split_name, dataset_dir):
-  """`dataset_factory.get_dataset` with its ValueErrors as `UserError`s."""
+  """`dataset_factory.get_dataset` with its ValueErrors as `UserError`s.
+
+  An unknown dataset name is reported first; then a `dataset_dir` that is
+  missing or not a directory, before the factory reads anything from it.
+  """
+  if name in dataset_factory.names():
+    check_dataset_dir(dataset_dir)
   try:
     return dataset_factory.get_dataset(name, split_name, dataset_dir)
   except ValueError as e:
-    if not str(e).startswith('Unknown'):
-      # A missing or non-directory dataset_dir is why nothing matched.
-      check_dataset_dir(dataset_dir)
     raise errors.UserError(str(e))
 
 
