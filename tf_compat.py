@@ -123,6 +123,10 @@ _silence_deprecations()
 if IS_TF2:
   _alias_legacy_keras_layers()
   _tf.compat.v1.disable_v2_behavior()
+  # Importing TF 2 sets TF2_BEHAVIOR=1 in os.environ; a TF 1.15 child of
+  # this process (tests/test_cross_runtime.py runs one) would inherit it and
+  # turn v2 behaviour on. This process has just turned it off anyway.
+  os.environ.pop('TF2_BEHAVIOR', None)
 
 
 def grouped_conv_supported_on_cpu():
