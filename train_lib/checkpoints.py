@@ -61,7 +61,9 @@ def why_unreadable(prefix):
     reader = tf.train.NewCheckpointReader(prefix)
     for name in sorted(reader.get_variable_to_shape_map()):
       reader.get_tensor(name)
-  except (tf.errors.OpError, ValueError, OSError) as e:
+  except (tf.errors.OpError, ValueError, OSError, IndexError) as e:
+    # TF 1.15 reports a truncated .data file as DataLossError (an OpError),
+    # TF 2's reader as IndexError('Read less bytes than requested').
     return first_line(e)
   return None
 
