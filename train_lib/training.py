@@ -595,10 +595,14 @@ def build_network_fn(model_name, num_classes, weight_decay=0.0,
 def get_dataset(name, split_name, dataset_dir):
   """`dataset_factory.get_dataset` with its ValueErrors as `UserError`s.
 
-  An unknown dataset name is reported first; then a `dataset_dir` that is
-  missing or not a directory, before the factory reads anything from it.
+  An unknown dataset name, or a split the dataset never has, is reported
+  first; then a `dataset_dir` that is missing or not a directory, before
+  the factory reads anything from it.
   """
-  if name in dataset_factory.names():
+  module = dataset_factory.datasets_map.get(name)
+  fixed_splits = getattr(module, 'SPLITS_TO_SIZES', None)
+  if module is not None and (fixed_splits is None or
+                             split_name in fixed_splits):
     check_dataset_dir(dataset_dir)
   try:
     return dataset_factory.get_dataset(name, split_name, dataset_dir)
