@@ -23,13 +23,14 @@ import tempfile
 import time
 
 import numpy as np
-import tensorflow.compat.v1 as tf
 from absl import app
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import tf_compat  # before TensorFlow: quiets it and, on TF 2, makes it TF 1
+import tensorflow.compat.v1 as tf
 from datasets import dataset_factory
 from datasets import dataset_utils
 from datasets import input_pipeline

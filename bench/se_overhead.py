@@ -56,7 +56,6 @@ import time
 
 from absl import app
 from absl import flags
-import tensorflow.compat.v1 as tf
 
 # Runnable as `python bench/se_overhead.py` from the repository root.
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +63,8 @@ if _ROOT not in sys.path:
   sys.path.insert(0, _ROOT)
 
 import tf_compat  # pylint: disable=g-import-not-at-top
+# After tf_compat, which must run before TensorFlow is first imported.
+import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 from nets import attention  # pylint: disable=g-import-not-at-top
 from nets import nets_factory  # pylint: disable=g-import-not-at-top
 
@@ -616,6 +617,28 @@ def render_all(runs):
   return '\n'.join(lines)
 
 
+def see_also(output):
+  """A closing section linking the other reports kept beside `output`.
+
+  The XLA, Horovod and other-module runs (bench/xla.py,
+  bench/horovod_scaling.py, --attention_module) keep their own Markdown
+  reports in the same directory; the main report points at each.
+  """
+  directory = os.path.dirname(os.path.abspath(output))
+  own = os.path.basename(output)
+  others = sorted(os.path.basename(p) for p in glob.glob(
+      os.path.join(directory, 'results*.md')) if os.path.basename(p) != own)
+  if not others:
+    return ''
+  titles = []
+  for name in others:
+    with open(os.path.join(directory, name)) as f:
+      title = f.readline().lstrip('#').strip()
+    titles.append('- [%s](%s): %s' % (name, name, title))
+  return '\n'.join(['', '## Other reports in this directory', ''] + titles +
+                   [''])
+
+
 def json_path(output, key):
   """Where a runtime's raw record of `output` is kept."""
   return '%s-%s.json' % (os.path.splitext(output)[0], key)
@@ -771,7 +794,7 @@ def main(argv):
     write_atomic(json_path(FLAGS.output, run['key']),
                  json.dumps(run, indent=1, sort_keys=True))
     # The other runtime's section, if it has run, stays in the report.
-    text = render_all(read_runs(FLAGS.output))
+    text = render_all(read_runs(FLAGS.output)) + see_also(FLAGS.output)
     write_atomic(FLAGS.output, text)
   print(text)
   print('Wrote %s' % FLAGS.output)

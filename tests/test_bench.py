@@ -256,3 +256,41 @@ def test_report_has_both_runtimes_their_ratio_and_their_own_peak_target():
   # 6.03e9 * 1.9 / 100e9 = 11.5% of peak: a MISS against either target,
   # and each runtime's section names its own target.
   assert '| SE >= 70% |' in text and '| SE >= 85% |' in text
+
+
+def test_see_also_links_every_other_report_by_its_title(tmp_path):
+  for name, title in [('results.md', 'Main'), ('results_xla.md', 'XLA rows'),
+                      ('results_cbam.md', 'CBAM rows')]:
+    (tmp_path / name).write_text('# %s\n\nbody\n' % title)
+  (tmp_path / 'notes.md').write_text('# not a report\n')
+  text = se_overhead.see_also(str(tmp_path / 'results.md'))
+  links = [l for l in text.splitlines() if l.startswith('- ')]
+  assert links == ['- [results_cbam.md](results_cbam.md): CBAM rows',
+                   '- [results_xla.md](results_xla.md): XLA rows']
+  assert se_overhead.see_also(str(tmp_path / 'empty' / 'results.md')) == ''
+
+
+def test_attention_costs_tool_counts_and_refuses_in_one_line():
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  tool = os.path.join(root, 'tools', 'attention_costs.py')
+  ok = subprocess.run([sys.executable, tool, 'resnet_v1_50'],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      cwd=root, timeout=300)
+  assert ok.returncode == 0, ok.stderr.decode()[-2000:]
+  row = [l for l in ok.stdout.decode().splitlines()
+         if l.startswith('| resnet_v1_50 |')]
+  # 16 bottleneck units; SE's fc1/fc2 with biases at r=16 (the registry's
+  # formula): 2 C^2/16 + C/16 + C over C = 256 x3, 512 x4, 1024 x6, 2048 x3.
+  se = sum(n * (2 * c * c // 16 + c // 16 + c)
+           for n, c in [(3, 256), (4, 512), (6, 1024), (3, 2048)])
+  cells = [c.strip() for c in row[0].strip('|').split('|')]
+  header = [c.strip() for c in ok.stdout.decode().splitlines()[0]
+            .strip('|').split('|')]
+  assert cells[1] == '16'
+  assert int(cells[header.index('se_block params')]) == se
+  bad = subprocess.run([sys.executable, tool, 'resnet_v1_51'],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       cwd=root, timeout=300)
+  err = bad.stderr.decode().strip().splitlines()
+  assert bad.returncode == 2 and len(err) == 1
+  assert "'resnet_v1_51'" in err[0] and 'resnet_v1_50' in err[0]

@@ -26,6 +26,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
   sys.path.insert(0, _ROOT)
 
+import tf_compat  # pylint: disable=g-import-not-at-top,unused-import
 import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
 
 from nets import attention  # pylint: disable=g-import-not-at-top
@@ -62,7 +63,17 @@ def macs(module, c, h, w):
 
 
 def main(names):
-  names = names or nets_factory.attention_model_names()
+  valid = nets_factory.attention_model_names()
+  if names and names[0] in ('-h', '--help'):
+    print('usage: attention_costs.py [MODEL ...]  (default: every model that '
+          'takes attention: %s)' % ', '.join(valid))
+    return 0
+  bad = [n for n in names if n not in valid]
+  if bad:
+    sys.stderr.write('attention_costs.py: unknown or non-attention model %r; '
+                     'expected one of: %s\n' % (bad[0], ', '.join(valid)))
+    return 2
+  names = names or valid
   print('| model | blocks | ' + ' | '.join(
       '%s params | %s M mult-adds' % (m, m) for m in attention.names()) + ' |')
   for name in names:
@@ -75,7 +86,8 @@ def main(names):
       cells.append('%d | %.2f' % (params, mults / 1e6))
     print('| %s | %d | %s |' % (name, len(points), ' | '.join(cells)))
     sys.stdout.flush()
+  return 0
 
 
 if __name__ == '__main__':
-  main(sys.argv[1:])
+  sys.exit(main(sys.argv[1:]))

@@ -21,10 +21,11 @@ import sys
 
 from absl import app
 from absl import flags
-import tensorflow.compat.v1 as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # pylint: disable=g-import-not-at-top
+import tf_compat  # before TensorFlow: quiets it and, on TF 2, makes it TF 1
+import tensorflow.compat.v1 as tf
 from bench import se_overhead
 from nets import nets_factory
 # pylint: enable=g-import-not-at-top
