@@ -32,6 +32,9 @@ from nets import nets_factory
 
 flags.DEFINE_integer('reduction_ratio', 16, 'SE reduction ratio r.')
 flags.DEFINE_integer('num_classes', 1001, 'Classes of the logits layer.')
+flags.DEFINE_list('models', None, 'Models to list (default: every registered '
+                  'model). The released SENets have 1000 classes: list them '
+                  'with --num_classes=1000.')
 
 
 def _params(name, num_classes, attention_module, reduction_ratio):
@@ -67,12 +70,19 @@ def main(_):
   print('| model | size | preprocessing | params | params with SE (r=%d) | '
         'SE adds | G mult-adds | with SE |' % r)
   print('|---|---:|---|---:|---:|---:|---:|---:|')
-  for name in nets_factory.names():
+  names = flags_.models or nets_factory.names()
+  unknown = [n for n in names if n not in nets_factory.names()]
+  if unknown:
+    raise app.UsageError('unknown model %r; expected one of: %s' % (
+        unknown[0], ', '.join(nets_factory.names())))
+  for name in names:
     spec = nets_factory.get_model_spec(name)
     plain = _params(name, flags_.num_classes, None, r)
     plain_ops = _mult_adds(name, flags_.num_classes, None, r)
     se, se_adds, se_ops = '—', '—', '—'
-    if spec.supports_attention:
+    if spec.attention:  # Published with its module: the counts include it.
+      se = se_adds = se_ops = '(built in)'
+    elif spec.supports_attention:
       with_se = _params(name, flags_.num_classes, 'se_block', r)
       se, se_adds = '{:,}'.format(with_se), '+{:,}'.format(with_se - plain)
       se_ops = _giga(_mult_adds(name, flags_.num_classes, 'se_block', r))
