@@ -198,6 +198,9 @@ def check_split_is_complete(split):
     IncompleteSplitError: naming what is missing and how to redo the
       conversion.
   """
+  # A Horovod rank reads a share of the split's files (train_lib/hvd.py);
+  # the conversion is judged on the whole split it came from.
+  split = getattr(split, 'whole_split', None) or split
   problem = dataset_utils.incomplete_conversion(
       list(split.files), getattr(split, 'dataset_dir', None),
       getattr(split, 'file_pattern', None))

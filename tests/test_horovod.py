@@ -11,6 +11,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import copy
 import glob
 import os
 import re
@@ -193,7 +194,54 @@ class HorovodTest(tf.test.TestCase):
     self.assertEqual(_checkpoint_steps(train_dir)[-1], saved + 2)
 
 
+class _FakeHorovod(object):
+  """The three calls `hvd.Replica` makes, for rank `rank` of `size`."""
+
+  def __init__(self, rank, size):
+    self._rank, self._size = rank, size
+
+  def rank(self):
+    return self._rank
+
+  def size(self):
+    return self._size
+
+  def local_rank(self):
+    return self._rank
+
+
 class WithoutHorovodTest(tf.test.TestCase):
+
+  def test_each_rank_reads_its_share_of_a_complete_split(self):
+    """A rank's share is not an unfinished conversion (the whole split is)."""
+    from datasets import dataset_factory  # pylint: disable=g-import-not-at-top
+    from datasets import input_pipeline  # pylint: disable=g-import-not-at-top
+    split = dataset_factory.get_dataset('digits', 'train', util.digits_dir())
+    self.assertEqual(len(split.files), 2)
+    identity = lambda image, h, w: tf.cast(image, tf.float32)
+    labels = []
+    for rank in range(2):
+      shard = hvd.Replica(_FakeHorovod(rank, 2)).shard(split)
+      self.assertEqual(list(shard.files), list(split.files)[rank::2])
+      with tf.Graph().as_default():
+        batch = tf.data.make_one_shot_iterator(input_pipeline.build_dataset(
+            shard, identity, batch_size=50, image_size=8,
+            is_training=False)).get_next()
+        with tf.Session() as sess:
+          while True:
+            try:
+              labels.extend(sess.run(batch[1]).tolist())
+            except tf.errors.OutOfRangeError:
+              break
+    # The two shares together are the split, each record once.
+    self.assertEqual(len(labels), split.num_samples)
+    # A split whose conversion did not finish is still refused, on any rank.
+    broken = copy.copy(split)
+    broken.files = list(split.files)[:1]
+    shard = hvd.Replica(_FakeHorovod(0, 1)).shard(broken)
+    with self.assertRaises(input_pipeline.IncompleteSplitError):
+      input_pipeline.build_dataset(shard, identity, batch_size=50,
+                                   image_size=8, is_training=False)
 
   @unittest.skipIf(_HOROVOD, 'Horovod is installed')
   def test_one_line_saying_how_to_install(self):

@@ -164,6 +164,10 @@ class Replica(object):
                                  dataset.name, len(files)))
     shard = copy.copy(dataset)
     shard.files = files[self.rank::self.size]
+    # The conversion's completeness is a property of the whole split (every
+    # shard of the `-of-` set): input_pipeline.check_split_is_complete judges
+    # this one by the files of `whole_split`, not by the rank's share.
+    shard.whole_split = getattr(dataset, 'whole_split', None) or dataset
     return shard
 
   def wrap_optimizer(self, optimizer):
