@@ -479,6 +479,119 @@ def test_v2_activation_fn_replaces_relu6():
           ['activation_fn'] is tf.nn.relu6)
 
 
+# expanded_conv's split_expansion / split_projection (TF-Slim's split_conv).
+
+
+def _block_variables(**kwargs):
+  """(name, shape) of one expanded_conv on [1, 8, 8, 16], 24 outputs."""
+  with tf.Graph().as_default():
+    net = conv_blocks.expanded_conv(tf.zeros([1, 8, 8, 16]), 24, **kwargs)
+    assert net.shape.as_list() == [1, 8, 8, 24]
+    return [(v.op.name, v.shape.as_list()) for v in tf.global_variables()]
+
+
+def test_split_one_is_the_plain_block():
+  plain = _block_variables()
+  assert plain == _block_variables(split_expansion=1, split_projection=1,
+                                   split_divisible_by=8)
+  assert [n for n, _ in plain if n.endswith('/weights')] == [
+      'expanded_conv/expand/weights', 'expanded_conv/depthwise/'
+      'depthwise_weights', 'expanded_conv/project/weights']
+
+
+def test_split_expansion_and_projection_variables():
+  variables = dict(_block_variables(split_expansion=2, split_projection=3))
+  # expand: 16 -> 96 as 2 x (8 -> 48); project: 96 -> 24 as 3 x (32 -> 8).
+  expected = {}
+  for i in range(2):
+    expected['expanded_conv/expand_part_%d/weights' % i] = [1, 1, 8, 48]
+    for stat in ('beta', 'gamma', 'moving_mean', 'moving_variance'):
+      expected['expanded_conv/expand_part_%d/BatchNorm/%s' % (i, stat)] = [48]
+  for i in range(3):
+    expected['expanded_conv/project_part_%d/weights' % i] = [1, 1, 32, 8]
+    for stat in ('beta', 'gamma', 'moving_mean', 'moving_variance'):
+      expected['expanded_conv/project_part_%d/BatchNorm/%s' % (i, stat)] = [8]
+  split = {n: s for n, s in variables.items()
+           if '/expand' in n or '/project' in n}
+  assert split == expected
+  assert variables['expanded_conv/depthwise/depthwise_weights'] == [3, 3, 96,
+                                                                    1]
+
+
+def test_split_conv_is_a_block_diagonal_1x1_conv():
+  x = np.random.RandomState(0).randn(2, 3, 3, 16).astype(np.float32)
+  with tf.Graph().as_default():
+    net = conv_blocks.split_conv(tf.constant(x), 24, 2, 'proj',
+                                 activation_fn=None)
+    names = sorted(v.op.name for v in tf.global_variables())
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      got, (w0, b0, w1, b1) = sess.run([net, [
+          'proj_part_0/weights:0', 'proj_part_0/biases:0',
+          'proj_part_1/weights:0', 'proj_part_1/biases:0']])
+  assert names == ['proj_part_0/biases', 'proj_part_0/weights',
+                   'proj_part_1/biases', 'proj_part_1/weights']
+  # Slim's split of 16 inputs and 24 outputs two ways by 8: [8, 8], [16, 8].
+  assert w0.shape == (1, 1, 8, 16) and w1.shape == (1, 1, 8, 8)
+  want = np.concatenate([x[..., :8].dot(w0[0, 0]) + b0,
+                         x[..., 8:].dot(w1[0, 0]) + b1], axis=-1)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_split_divisible_is_slims_even_split():
+  split = conv_blocks._split_divisible  # pylint: disable=protected-access
+  assert split(48, 3) == [16, 16, 16]
+  assert split(40, 3) == [16, 16, 8]
+  assert split(24, 2) == [16, 8]
+  assert split(96, 4, divisible_by=16) == [32, 16, 32, 16]
+  assert split(7, 3, divisible_by=1) == [3, 2, 2]
+
+
+def test_split_too_narrow_for_the_groups_stays_one_conv():
+  # 16 inputs in 2 groups of 8 < split_divisible_by=16: Slim keeps one conv.
+  names = [n for n, _ in _block_variables(split_expansion=2,
+                                          split_divisible_by=16)]
+  assert 'expanded_conv/expand/weights' in names
+  assert not [n for n in names if '_part_' in n]
+
+
+def test_split_errors_name_the_argument():
+  with tf.Graph().as_default():
+    net = tf.zeros([1, 8, 8, 16])
+    with pytest.raises(ValueError, match=r'^split_projection must be an int '
+                       r'>= 1; got 0$'):
+      conv_blocks.expanded_conv(net, 24, split_projection=0)
+    with pytest.raises(ValueError, match="the 20 output channels of "
+                       "'project' 2 ways into multiples of "
+                       'split_divisible_by=8'):
+      conv_blocks.expanded_conv(net, 20, split_projection=2)
+    with pytest.raises(ValueError, match=r'split_expansion=2 needs a 1x1 '
+                       r'expansion; a fused expanded_conv expands with one '
+                       r'3x3 conv'):
+      conv_blocks.expanded_conv(net, 24, fused=True, split_expansion=2)
+
+
+def test_v2_def_with_split_expansion_override():
+  """TF-Slim's own check: every expansion of MobileNetV2 split two ways."""
+  assert mobilenet_v2.V2_DEF['defaults'][(conv_blocks.expanded_conv,)][
+      'split_expansion'] == 1
+  conv_defs = copy.deepcopy(mobilenet_v2.V2_DEF)
+  conv_defs['overrides'] = {(conv_blocks.expanded_conv,):
+                            {'split_expansion': 2}}
+  with tf.Graph().as_default() as graph:
+    logits, _ = mobilenet.mobilenet(tf.zeros([1, 32, 32, 3]),
+                                    conv_defs=conv_defs, num_classes=5)
+    convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
+    names = {v.op.name for v in tf.global_variables()}
+  assert logits.shape.as_list() == [1, 5]
+  # Stem conv, block 0 (no expansion: project only), 16 blocks of 2 expand
+  # parts + project, the 1x1 conv to 1280 and the logits conv.
+  assert len(convs) == len(conv_defs['spec']) * 3 - 5 == 52
+  assert 'MobilenetV2/expanded_conv_1/expand_part_1/weights' in names
+  assert 'MobilenetV2/expanded_conv_1/expand/weights' not in names
+  assert 'MobilenetV2/expanded_conv_16/project/weights' in names
+
+
 # ---------------------------------------------------------------------------
 # NASNet / PNASNet HParams configs and nasnet_utils.
 # ---------------------------------------------------------------------------
