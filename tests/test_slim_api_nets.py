@@ -495,7 +495,7 @@ def test_split_one_is_the_plain_block():
   plain = _block_variables()
   assert plain == _block_variables(split_expansion=1, split_projection=1,
                                    split_divisible_by=8)
-  assert [n for n, _ in plain if n.endswith('/weights')] == [
+  assert [n for n, _ in plain if n.endswith('weights')] == [
       'expanded_conv/expand/weights', 'expanded_conv/depthwise/'
       'depthwise_weights', 'expanded_conv/project/weights']
 
@@ -503,15 +503,15 @@ def test_split_one_is_the_plain_block():
 def test_split_expansion_and_projection_variables():
   variables = dict(_block_variables(split_expansion=2, split_projection=3))
   # expand: 16 -> 96 as 2 x (8 -> 48); project: 96 -> 24 as 3 x (32 -> 8).
+  # (slim.batch_norm's default: no gamma outside a model's arg_scope.)
   expected = {}
-  for i in range(2):
-    expected['expanded_conv/expand_part_%d/weights' % i] = [1, 1, 8, 48]
-    for stat in ('beta', 'gamma', 'moving_mean', 'moving_variance'):
-      expected['expanded_conv/expand_part_%d/BatchNorm/%s' % (i, stat)] = [48]
-  for i in range(3):
-    expected['expanded_conv/project_part_%d/weights' % i] = [1, 1, 32, 8]
-    for stat in ('beta', 'gamma', 'moving_mean', 'moving_variance'):
-      expected['expanded_conv/project_part_%d/BatchNorm/%s' % (i, stat)] = [8]
+  for conv, parts, shape in (('expand', 2, [1, 1, 8, 48]),
+                             ('project', 3, [1, 1, 32, 8])):
+    for i in range(parts):
+      scope = 'expanded_conv/%s_part_%d/' % (conv, i)
+      expected[scope + 'weights'] = shape
+      for stat in ('beta', 'moving_mean', 'moving_variance'):
+        expected[scope + 'BatchNorm/' + stat] = shape[-1:]
   split = {n: s for n, s in variables.items()
            if '/expand' in n or '/project' in n}
   assert split == expected
@@ -581,7 +581,8 @@ def test_v2_def_with_split_expansion_override():
                             {'split_expansion': 2}}
   with tf.Graph().as_default() as graph:
     logits, _ = mobilenet.mobilenet(tf.zeros([1, 32, 32, 3]),
-                                    conv_defs=conv_defs, num_classes=5)
+                                    conv_defs=conv_defs, num_classes=5,
+                                    scope='MobilenetV2')
     convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
     names = {v.op.name for v in tf.global_variables()}
   assert logits.shape.as_list() == [1, 5]
