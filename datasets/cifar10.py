@@ -33,6 +33,8 @@ SPLITS_TO_SIZES = {'train': 50000, 'test': 10000}
 NUM_CLASSES = 10
 FILE_PATTERN = 'cifar10_%s.tfrecord'
 CHANNELS = 3
+# Every image's (height, width, channels): the shape of raw-pixel records.
+IMAGE_SHAPE = (32, 32, 3)
 CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog',
                'horse', 'ship', 'truck']
 

@@ -11,7 +11,11 @@ A `DatasetSplit` is also a `tf_slim` `slim.dataset.Dataset`, as TF-Slim's
 Slim's items ('image', 'label'; for ImageNet also 'object/bbox' and
 'object/label'), `num_samples`, `items_to_descriptions`, `num_classes` and
 `labels_to_names`, so Slim-style code can read it with
-`slim.dataset_data_provider.DatasetDataProvider(dataset)`.
+`slim.dataset_data_provider.DatasetDataProvider(dataset)`. Both that decoder
+and the tf.data pipeline read Slim's raw-pixel records (`image/format`
+'raw'): uint8 pixels of the dataset's `IMAGE_SHAPE` (cifar10 32x32x3, mnist
+28x28x1) or, for datasets of varying sizes, of the record's height and
+width.
 
 Split sizes come from the converter's `metadata.json` when the directory has
 one (so a dataset converted from a small mirror reports its true size), else
@@ -44,11 +48,14 @@ from datasets import digits
 from datasets import flowers
 from datasets import image_folder
 from datasets import imagenet
+from datasets import input_pipeline
 from datasets import mnist
 
 # name -> module declaring NAME, SPLITS_TO_SIZES, NUM_CLASSES, FILE_PATTERN,
 # CHANNELS and a converter `run(dataset_dir, ...)`; OBJECT_BOXES = True if its
-# records carry Slim's `image/object/bbox/*` boxes (ImageNet).
+# records carry Slim's `image/object/bbox/*` boxes (ImageNet); IMAGE_SHAPE =
+# (H, W, C) if all its images have that shape (cifar10, mnist), which is the
+# shape of its raw-pixel records.
 datasets_map = {
     'cifar10': cifar10,
     'digits': digits,
@@ -69,49 +76,66 @@ _BOX_KEYS = ('ymin', 'xmin', 'ymax', 'xmax')
 
 
 class _ImageHandler(slim.tfexample_decoder.ItemHandler):
-  """Decodes 'image/encoded' (PNG, JPEG, GIF or BMP, told by its bytes).
+  """Decodes 'image/encoded': PNG, JPEG, GIF or BMP, or raw pixels.
 
   tf_slim's own `tfexample_decoder.Image` dispatches on 'image/format' with
-  `control_flow_ops.case`, which TF 2's runtime no longer has; telling the
-  format by the bytes also reads Slim's 'jpg' and 'JPEG' spellings alike, as
-  our tf.data pipeline does.
+  `control_flow_ops.case`, which TF 2's runtime no longer has. This handler
+  decodes as our tf.data pipeline does (`input_pipeline.decode_image`): an
+  encoded image's kind is told by its bytes (Slim's 'jpg', 'JPEG' and 'png'
+  spellings alike), and a record with format 'raw' is read as uint8 pixels
+  of the dataset's image shape (or the record's height and width). Running
+  the image of a raw record of the wrong byte count raises
+  `InvalidArgumentError` with one line saying so.
   """
 
-  def __init__(self, channels):
-    super(_ImageHandler, self).__init__(['image/encoded'])
+  def __init__(self, channels, image_shape=None):
+    input_pipeline.check_image_shape(image_shape, channels)
+    super(_ImageHandler, self).__init__(['image/encoded', 'image/format',
+                                         'image/height', 'image/width'])
     self._channels = channels
+    self._image_shape = image_shape
 
   def tensors_to_item(self, keys_to_tensors):
-    image = tf.image.decode_image(keys_to_tensors['image/encoded'],
-                                  channels=self._channels,
-                                  expand_animations=False)
-    image.set_shape([None, None, self._channels])
-    return image
+    image, raw_bytes, raw_shape = input_pipeline.decode_image(
+        keys_to_tensors['image/encoded'], keys_to_tensors['image/format'],
+        self._channels, self._image_shape, keys_to_tensors['image/height'],
+        keys_to_tensors['image/width'])
+    with tf.control_dependencies([input_pipeline.check_raw_size(raw_bytes,
+                                                                raw_shape)]):
+      return tf.identity(image)
 
 
-def slim_decoder(channels=3, object_boxes=False):
+def slim_decoder(channels=3, object_boxes=False, image_shape=None):
   """TF-Slim's `TFExampleDecoder` for our (and Slim's) image records.
 
   Args:
     channels: channels the image is decoded to.
     object_boxes: also decode ImageNet's boxes, their labels and the label
       text.
+    image_shape: `(H, W, C)` of the dataset's raw-pixel records (format
+      'raw'), or None to read them with the record's height and width.
 
   Returns:
     `(decoder, items_to_descriptions)`: items 'image' (`[H, W, channels]`
     uint8), 'label' (int64 scalar) and, with `object_boxes`, 'object/bbox'
     (`[num_boxes, 4]` float32, ymin/xmin/ymax/xmax in [0, 1]),
     'object/label' (`[num_boxes]` int64) and 'label_text' (string).
+
+  Raises:
+    ValueError: for an `image_shape` that is not `(H, W, C)` with C 1 or
+      `channels`.
   """
   keys_to_features = {
       'image/encoded': tf.FixedLenFeature((), tf.string, default_value=''),
       'image/format': tf.FixedLenFeature((), tf.string, default_value='png'),
+      'image/height': tf.FixedLenFeature((), tf.int64, default_value=0),
+      'image/width': tf.FixedLenFeature((), tf.int64, default_value=0),
       # A Python default, not a tensor: the decoder must not tie the
       # dataset to the graph that was current when it was made.
       'image/class/label': tf.FixedLenFeature([], tf.int64, default_value=0),
   }
   items_to_handlers = {
-      'image': _ImageHandler(channels),
+      'image': _ImageHandler(channels, image_shape),
       'label': slim.tfexample_decoder.Tensor('image/class/label'),
   }
   descriptions = {
@@ -152,6 +176,8 @@ class DatasetSplit(slim.dataset.Dataset):
     num_classes: number of classes (imagenet: 1001, label 0 = background).
     labels_to_names: dict label -> class name from labels.txt, or None.
     channels: channels images are decoded to (3; mnist 1).
+    image_shape: `(H, W, C)` of every image (cifar10, mnist), the shape of
+      raw-pixel records; None for datasets of varying sizes.
     data_sources: Slim's name for `files`.
     reader: the record reader class for Slim's data providers
       (`tf.TFRecordReader`).
@@ -161,8 +187,8 @@ class DatasetSplit(slim.dataset.Dataset):
 
   def __init__(self, name, split_name, dataset_dir, file_pattern, files,
                num_samples, num_classes, labels_to_names, channels,
-               reader=None, object_boxes=False):
-    decoder, descriptions = slim_decoder(channels, object_boxes)
+               reader=None, object_boxes=False, image_shape=None):
+    decoder, descriptions = slim_decoder(channels, object_boxes, image_shape)
     super(DatasetSplit, self).__init__(
         data_sources=files, reader=reader or tf.TFRecordReader,
         decoder=decoder, num_samples=num_samples,
@@ -175,6 +201,7 @@ class DatasetSplit(slim.dataset.Dataset):
     self.num_classes = num_classes
     self.labels_to_names = labels_to_names
     self.channels = channels
+    self.image_shape = None if image_shape is None else tuple(image_shape)
 
   def __repr__(self):
     return ('DatasetSplit(name=%r, split_name=%r, num_samples=%d, '
@@ -243,4 +270,5 @@ def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
                       num_classes=int(num_classes),
                       labels_to_names=labels_to_names,
                       channels=module.CHANNELS, reader=reader,
-                      object_boxes=getattr(module, 'OBJECT_BOXES', False))
+                      object_boxes=getattr(module, 'OBJECT_BOXES', False),
+                      image_shape=getattr(module, 'IMAGE_SHAPE', None))

@@ -22,6 +22,13 @@ Decoding stays one parallel,
 order-keeping map: failures are dropped by `ignore_errors` and found
 afterwards as gaps in the records' stream positions (see `build_dataset`).
 
+Records with `image/format` 'raw' hold uint8 pixels, as tf_slim's
+`tfexample_decoder.Image` reads them; their shape is the dataset's fixed
+image shape (cifar10 32x32x3, mnist 28x28x1) or else the record's
+height, width and the split's channels (`decode_image`). A raw record of the
+wrong byte count stops the run with one line naming it, its size and the
+size its shape needs (or, with `skip_bad_records`, is skipped and counted).
+
 Typical use:
 
     from datasets import dataset_factory, input_pipeline
@@ -97,24 +104,137 @@ def parse_example(serialized):
           'width': features['image/width']}
 
 
-def decode_example(serialized, channels=3):
-  """Parses and decodes one record.
+# The `image/format` values of raw-pixel records (those tf_slim's
+# tfexample_decoder.Image decodes with decode_raw).
+RAW_FORMATS = ('raw', 'RAW')
 
-  The encoding (PNG, JPEG, GIF, BMP) is detected from the bytes, so Slim's
-  'jpg', 'JPEG' and 'png' format strings all work. Grayscale images decoded
-  with `channels=3` are replicated to RGB.
+
+def check_image_shape(image_shape, channels):
+  """Raises ValueError unless `image_shape` is None or (H, W, C >= 1) with C
+  equal to `channels` or 1 (a grayscale dataset decoded to RGB)."""
+  if image_shape is None:
+    return
+  if (len(image_shape) != 3 or any(int(d) < 1 for d in image_shape) or
+      int(image_shape[2]) not in (1, channels)):
+    raise ValueError('image_shape must be None or (height, width, channels) '
+                     'with channels 1 or %d; got %r' % (channels, image_shape))
+
+
+def decode_image(encoded, image_format, channels=3, image_shape=None,
+                 height=None, width=None):
+  """Decodes Slim's `image/encoded`: PNG, JPEG, GIF, BMP or raw pixels.
+
+  An encoded image's kind is told by its bytes, so Slim's 'jpg', 'JPEG' and
+  'png' format strings all work; grayscale decoded with `channels=3` is
+  replicated to RGB. A record whose format is 'raw' (or 'RAW') holds
+  `H * W * C` uint8 pixels in row-major `[H, W, C]` order, as tf_slim's
+  `tfexample_decoder.Image` reads them. Their shape is the dataset's
+  `image_shape` when it has one (its images all have that shape, as Slim's
+  cifar10 and mnist decoders declare), else `[height, width, channels]`
+  from the record.
+
+  Args:
+    encoded: scalar string tensor, `image/encoded`.
+    image_format: scalar string tensor, `image/format`.
+    channels: channels of the result.
+    image_shape: `(H, W, C)` of the dataset's raw records, or None; C is
+      `channels`, or 1 for grayscale pixels replicated to 3 channels.
+    height: int64 scalar tensor, the record's `image/height` (raw records of
+      datasets without `image_shape`).
+    width: int64 scalar tensor, the record's `image/width` (likewise).
+
+  Returns:
+    `(image, raw_bytes, raw_shape)`: `image` is uint8 `[H, W, channels]`;
+    `raw_bytes` (int64 scalar) is -1, or the byte count of a raw record that
+    does not hold the `prod(raw_shape)` bytes its shape needs (its `image`
+    is then empty, `[0, 0, channels]`); `raw_shape` is the int64 `[3]` shape
+    raw pixels are read as.
+
+  Raises:
+    ValueError: for a bad `image_shape`, or neither `image_shape` nor
+      `height` and `width`.
+  """
+  check_image_shape(image_shape, channels)
+  if image_shape is not None:
+    stored = int(image_shape[2])
+    raw_shape = tf.constant([int(d) for d in image_shape], tf.int64)
+  elif height is None or width is None:
+    raise ValueError('decode_image needs image_shape, or height and width, '
+                     'for raw records')
+  else:
+    stored = channels
+    raw_shape = tf.stack([tf.cast(height, tf.int64),
+                          tf.cast(width, tf.int64),
+                          tf.constant(channels, tf.int64)])
+
+  def from_raw():
+    pixels = tf.io.decode_raw(encoded, tf.uint8)
+    num_bytes = tf.size(pixels, out_type=tf.int64)
+    fits = tf.equal(num_bytes, tf.reduce_prod(raw_shape))
+    image = tf.cond(fits, lambda: tf.reshape(pixels, raw_shape),
+                    lambda: tf.zeros([0, 0, stored], tf.uint8))
+    image.set_shape([None, None, stored])
+    if stored != channels:
+      image = tf.image.grayscale_to_rgb(image)
+    return image, tf.where(fits, tf.constant(-1, tf.int64), num_bytes)
+
+  def from_encoded():
+    image = tf.io.decode_image(encoded, channels=channels,
+                               expand_animations=False)
+    image.set_shape([None, None, channels])
+    return image, tf.constant(-1, tf.int64)
+
+  is_raw = tf.logical_or(tf.equal(image_format, RAW_FORMATS[0]),
+                         tf.equal(image_format, RAW_FORMATS[1]))
+  image, raw_bytes = tf.cond(is_raw, from_raw, from_encoded)
+  image.set_shape([None, None, channels])
+  return image, raw_bytes, raw_shape
+
+
+def check_raw_size(raw_bytes, raw_shape, where=('Raw image record',),
+                   advice=None):
+  """An op that fails, with one line, when `decode_image` found a raw record
+  of the wrong size.
+
+  Args:
+    raw_bytes: `decode_image`'s `raw_bytes`.
+    raw_shape: its `raw_shape`.
+    where: message items (strings or scalar tensors) naming the record.
+    advice: optional last item of the message.
+
+  Returns:
+    A `tf.debugging.Assert` op; its message starts with `DATA_ERROR`, so
+    `data_error_message` turns it into e.g. 'Raw image record 3 in file
+    /d/x.tfrecord holds 100 bytes of raw pixels; its image shape (height
+    width channels) 32 32 3 needs 3072'.
+  """
+  message = [DATA_ERROR] + list(where) + [
+      'holds', raw_bytes, 'bytes of raw pixels; its image shape (height '
+      'width channels)', raw_shape, 'needs', tf.reduce_prod(raw_shape)]
+  return tf.debugging.Assert(tf.less(raw_bytes, 0),
+                             message + ([advice] if advice else []))
+
+
+def decode_example(serialized, channels=3, image_shape=None):
+  """Parses and decodes one record (see `decode_image`).
 
   Args:
     serialized: scalar string tensor, a serialized `tf.train.Example`.
     channels: channels of the decoded image (3, or 1 for mnist).
+    image_shape: the dataset's fixed `(H, W, C)` for raw records, or None
+      (raw records are then read with their own height and width).
 
   Returns:
-    (image uint8 [H, W, channels], label int64 []).
+    (image uint8 [H, W, channels], label int64 []). Running the image of a
+    raw record with the wrong byte count raises `InvalidArgumentError`
+    saying so.
   """
   features = parse_example(serialized)
-  image = tf.io.decode_image(features['encoded'], channels=channels,
-                             expand_animations=False)
-  image.set_shape([None, None, channels])
+  image, raw_bytes, raw_shape = decode_image(
+      features['encoded'], features['format'], channels, image_shape,
+      features['height'], features['width'])
+  with tf.control_dependencies([check_raw_size(raw_bytes, raw_shape)]):
+    image = tf.identity(image)
   return image, features['label']
 
 
@@ -267,6 +387,7 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
                      (split.split_name, split.name))
   check_split_is_complete(split)
   channels = split.channels
+  image_shape = getattr(split, 'image_shape', None)
   num_classes = getattr(split, 'num_classes', None)
 
   def read_file(filename):
@@ -333,9 +454,15 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
 
   def decode(record, filename, index, is_trailer, read_lost, read_prev, seq,
              prev_filename, prev_index):
-    image, label = decode_example(record, channels)
-    return (image, label, filename, index, is_trailer, read_lost, read_prev,
-            seq, prev_filename, prev_index)
+    # A raw record of the wrong size decodes (to an empty image) and is
+    # reported after the scan below, with its size: an error here would only
+    # say "undecodable".
+    features = parse_example(record)
+    image, raw_bytes, raw_shape = decode_image(
+        features['encoded'], features['format'], channels, image_shape,
+        features['height'], features['width'])
+    return (image, features['label'], filename, index, is_trailer, read_lost,
+            read_prev, seq, prev_filename, prev_index, raw_bytes, raw_shape)
 
   ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
   ds = ds.apply(tf.data.experimental.ignore_errors())
@@ -345,12 +472,13 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
   def count_missing(expected, element):
     # Also checks (or counts) right here: one sequential step, not three.
     (image, label, filename, index, is_trailer, read_lost, read_prev, seq,
-     prev_filename, prev_index) = element
+     prev_filename, prev_index, raw_bytes, raw_shape) = element
     undecodable = seq - expected
+    bad_raw = tf.greater_equal(raw_bytes, 0)
     checks = []
     if num_classes is not None:
       checks.append(tf.debugging.Assert(
-          tf.logical_or(is_trailer, tf.logical_and(
+          tf.logical_or(tf.logical_or(is_trailer, bad_raw), tf.logical_and(
               label >= labels_offset, label < num_classes)), [
                   DATA_ERROR, 'Label', label, 'of record', index, 'in file',
                   filename, 'is outside %d..%d (the dataset has %d classes%s)'
@@ -365,6 +493,13 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
               [prev_filename, prev_index, undecodable, filename, read_prev,
                read_lost], tf.bool),
           lambda: tf.constant(True)))
+      checks.append(tf.cond(
+          bad_raw,
+          lambda: tf.py_function(
+              counter.skip,
+              [filename, index, tf.constant(1, tf.int64), filename,
+               read_prev, tf.constant(0, tf.int64)], tf.bool),
+          lambda: tf.constant(True)))
     else:
       # (Checked after the training shuffle: an error upstream of the
       # decode's ignore_errors would be taken for an undecodable record.)
@@ -377,15 +512,20 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
               DATA_ERROR,
               'Corrupt record data (TFRecord read error) after '
               'record', read_prev, 'of file', filename,
-              '- pass --skip_bad_records to skip the rest of such a file'])])
+              '- pass --skip_bad_records to skip the rest of such a file']),
+          check_raw_size(
+              raw_bytes, raw_shape,
+              ['Raw image record', index, 'in file', filename],
+              '- pass --skip_bad_records to skip such records')])
     with tf.control_dependencies(checks):
-      return seq + 1, (tf.identity(image), label, filename, is_trailer)
+      # Dropped below: the trailers, and skipped raw records of bad size.
+      return seq + 1, (tf.identity(image), label, filename,
+                       tf.logical_or(is_trailer, bad_raw))
 
   ds = ds.apply(tf.data.experimental.scan(tf.constant(0, tf.int64),
                                           count_missing))
-  ds = ds.filter(lambda image, label, filename, is_trailer:
-                 tf.logical_not(is_trailer))
-  ds = ds.map(lambda image, label, filename, is_trailer:
+  ds = ds.filter(lambda image, label, filename, drop: tf.logical_not(drop))
+  ds = ds.map(lambda image, label, filename, drop:
               (image, label, filename))
   if is_training or num_epochs:
     ds = ds.repeat(num_epochs)

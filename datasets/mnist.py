@@ -34,6 +34,8 @@ SPLITS_TO_SIZES = {'train': 60000, 'test': 10000}
 NUM_CLASSES = 10
 FILE_PATTERN = 'mnist_%s.tfrecord'
 CHANNELS = 1
+# Every image's (height, width, channels): the shape of raw-pixel records.
+IMAGE_SHAPE = (28, 28, 1)
 CLASS_NAMES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven',
                'eight', 'nine']
 

@@ -11,6 +11,7 @@ from __future__ import division
 from __future__ import print_function
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -479,6 +480,120 @@ def test_v2_activation_fn_replaces_relu6():
           ['activation_fn'] is tf.nn.relu6)
 
 
+# expanded_conv's split_expansion / split_projection (TF-Slim's split_conv).
+
+
+def _block_variables(**kwargs):
+  """(name, shape) of one expanded_conv on [1, 8, 8, 16], 24 outputs."""
+  with tf.Graph().as_default():
+    net = conv_blocks.expanded_conv(tf.zeros([1, 8, 8, 16]), 24, **kwargs)
+    assert net.shape.as_list() == [1, 8, 8, 24]
+    return [(v.op.name, v.shape.as_list()) for v in tf.global_variables()]
+
+
+def test_split_one_is_the_plain_block():
+  plain = _block_variables()
+  assert plain == _block_variables(split_expansion=1, split_projection=1,
+                                   split_divisible_by=8)
+  assert [n for n, _ in plain if n.endswith('weights')] == [
+      'expanded_conv/expand/weights', 'expanded_conv/depthwise/'
+      'depthwise_weights', 'expanded_conv/project/weights']
+
+
+def test_split_expansion_and_projection_variables():
+  variables = dict(_block_variables(split_expansion=2, split_projection=3))
+  # expand: 16 -> 96 as 2 x (8 -> 48); project: 96 -> 24 as 3 x (32 -> 8).
+  # (slim.batch_norm's default: no gamma outside a model's arg_scope.)
+  expected = {}
+  for conv, parts, shape in (('expand', 2, [1, 1, 8, 48]),
+                             ('project', 3, [1, 1, 32, 8])):
+    for i in range(parts):
+      scope = 'expanded_conv/%s_part_%d/' % (conv, i)
+      expected[scope + 'weights'] = shape
+      for stat in ('beta', 'moving_mean', 'moving_variance'):
+        expected[scope + 'BatchNorm/' + stat] = shape[-1:]
+  split = {n: s for n, s in variables.items()
+           if '/expand' in n or '/project' in n}
+  assert split == expected
+  assert variables['expanded_conv/depthwise/depthwise_weights'] == [3, 3, 96,
+                                                                    1]
+
+
+def test_split_conv_is_a_block_diagonal_1x1_conv():
+  x = np.random.RandomState(0).randn(2, 3, 3, 16).astype(np.float32)
+  with tf.Graph().as_default():
+    net = conv_blocks.split_conv(tf.constant(x), 24, 2, 'proj',
+                                 activation_fn=None)
+    names = sorted(v.op.name for v in tf.global_variables())
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      got, (w0, b0, w1, b1) = sess.run([net, [
+          'proj_part_0/weights:0', 'proj_part_0/biases:0',
+          'proj_part_1/weights:0', 'proj_part_1/biases:0']])
+  assert names == ['proj_part_0/biases', 'proj_part_0/weights',
+                   'proj_part_1/biases', 'proj_part_1/weights']
+  # Slim's split of 16 inputs and 24 outputs two ways by 8: [8, 8], [16, 8].
+  assert w0.shape == (1, 1, 8, 16) and w1.shape == (1, 1, 8, 8)
+  want = np.concatenate([x[..., :8].dot(w0[0, 0]) + b0,
+                         x[..., 8:].dot(w1[0, 0]) + b1], axis=-1)
+  np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_split_divisible_is_slims_even_split():
+  split = conv_blocks._split_divisible  # pylint: disable=protected-access
+  assert split(48, 3) == [16, 16, 16]
+  assert split(40, 3) == [16, 16, 8]
+  assert split(24, 2) == [16, 8]
+  assert split(96, 4, divisible_by=16) == [32, 16, 32, 16]
+  assert split(7, 3, divisible_by=1) == [3, 2, 2]
+
+
+def test_split_too_narrow_for_the_groups_stays_one_conv():
+  # 16 inputs in 2 groups of 8 < split_divisible_by=16: Slim keeps one conv.
+  names = [n for n, _ in _block_variables(split_expansion=2,
+                                          split_divisible_by=16)]
+  assert 'expanded_conv/expand/weights' in names
+  assert not [n for n in names if '_part_' in n]
+
+
+def test_split_errors_name_the_argument():
+  with tf.Graph().as_default():
+    net = tf.zeros([1, 8, 8, 16])
+    with pytest.raises(ValueError, match=r'^split_projection must be an int '
+                       r'>= 1; got 0$'):
+      conv_blocks.expanded_conv(net, 24, split_projection=0)
+    with pytest.raises(ValueError, match="the 20 output channels of "
+                       "'project' 2 ways into multiples of "
+                       'split_divisible_by=8'):
+      conv_blocks.expanded_conv(net, 20, split_projection=2)
+    with pytest.raises(ValueError, match=r'split_expansion=2 needs a 1x1 '
+                       r'expansion; a fused expanded_conv expands with one '
+                       r'3x3 conv'):
+      conv_blocks.expanded_conv(net, 24, fused=True, split_expansion=2)
+
+
+def test_v2_def_with_split_expansion_override():
+  """TF-Slim's own check: every expansion of MobileNetV2 split two ways."""
+  assert mobilenet_v2.V2_DEF['defaults'][(conv_blocks.expanded_conv,)][
+      'split_expansion'] == 1
+  conv_defs = copy.deepcopy(mobilenet_v2.V2_DEF)
+  conv_defs['overrides'] = {(conv_blocks.expanded_conv,):
+                            {'split_expansion': 2}}
+  with tf.Graph().as_default() as graph:
+    logits, _ = mobilenet.mobilenet(tf.zeros([1, 32, 32, 3]),
+                                    conv_defs=conv_defs, num_classes=5,
+                                    scope='MobilenetV2')
+    convs = [op for op in graph.get_operations() if op.type == 'Conv2D']
+    names = {v.op.name for v in tf.global_variables()}
+  assert logits.shape.as_list() == [1, 5]
+  # Stem conv, block 0 (no expansion: project only), 16 blocks of 2 expand
+  # parts + project, the 1x1 conv to 1280 and the logits conv.
+  assert len(convs) == len(conv_defs['spec']) * 3 - 5 == 52
+  assert 'MobilenetV2/expanded_conv_1/expand_part_1/weights' in names
+  assert 'MobilenetV2/expanded_conv_1/expand/weights' not in names
+  assert 'MobilenetV2/expanded_conv_16/project/weights' in names
+
+
 # ---------------------------------------------------------------------------
 # NASNet / PNASNet HParams configs and nasnet_utils.
 # ---------------------------------------------------------------------------
@@ -548,12 +663,129 @@ def test_nasnet_builders_take_slims_positional_order(builder, order):
   assert params[2:2 + len(order)] == order
 
 
-def test_bounded_activation_is_refused_clearly():
-  config = nasnet.cifar_config()
-  config.set_hparam('use_bounded_activation', True)
-  with tf.Graph().as_default():
-    with pytest.raises(ValueError, match='use_bounded_activation'):
-      nasnet.build_nasnet_cifar(tf.zeros([1, 32, 32, 3]), 10, config=config)
+# Small variants of the published configs (2 cells of 8 filters); the stem
+# of the ImageNet ones needs 67 x 67 inputs for the aux head in training.
+_BOUNDED_CASES = {
+    'nasnet_cifar': (nasnet.build_nasnet, nasnet.CIFAR_CONFIG, 32),
+    'nasnet_mobile': (nasnet.build_nasnet, nasnet.MOBILE_IMAGENET_CONFIG, 67),
+    'pnasnet_mobile': (pnasnet.build_pnasnet, pnasnet.MOBILE_IMAGENET_CONFIG,
+                       67),
+}
+
+
+def _bounded_graph(case, bounded, is_training=True):
+  builder, config, size = _BOUNDED_CASES[case]
+  config = config._replace(num_cells=2, num_conv_filters=8,
+                           use_bounded_activation=bounded)
+  graph = tf.Graph()
+  with graph.as_default():
+    tf.train.get_or_create_global_step()
+    images = tf.placeholder(tf.float32, [2, size, size, 3])
+    with slim.arg_scope(nasnet.nasnet_mobile_arg_scope()):
+      logits, end_points = builder(images, 5, is_training=is_training,
+                                   config=config)
+  return graph, images, logits, end_points
+
+
+def _graph_variables(graph):
+  with graph.as_default():
+    return [(v.op.name, v.shape.as_list()) for v in tf.global_variables()]
+
+
+def _clip_ops(graph):
+  """The output op of each tf.clip_by_value (a Maximum, scope clip_by_value)."""
+  return [op for op in graph.get_operations()
+          if op.type in ('Maximum', 'ClipByValue') and
+          re.search(r'(^|/)clip_by_value(_\d+)?(/|$)', op.name)]
+
+
+def _cell_spec(case, cell_scope):
+  if case.startswith('pnasnet'):
+    return pnasnet.PNASNET_5
+  if cell_scope.startswith(('reduction_cell_', 'cell_stem_')):
+    return nasnet_utils.NASNET_A_REDUCTION
+  return nasnet_utils.NASNET_A_NORMAL
+
+
+@pytest.mark.parametrize('case', sorted(_BOUNDED_CASES))
+def test_bounded_activation_is_slims_relu6_and_clipping(case):
+  graph, _, _, end_points = _bounded_graph(case, bounded=True)
+  plain, _, _, _ = _bounded_graph(case, bounded=False)
+  assert 'AuxLogits' in end_points
+  types = [op.type for op in graph.get_operations()]
+  plain_types = [op.type for op in plain.get_operations()]
+  # Every ReLU (cells, aux head, final layer) becomes a ReLU6; off, none is.
+  assert 'Relu' not in types and 'Relu6' in types
+  assert 'Relu6' not in plain_types and 'Relu' in plain_types
+  assert not _clip_ops(plain)
+  assert _graph_variables(graph) == _graph_variables(plain)
+
+  # Each new state of each cell is ReLU6(left + right).
+  combines = {op.name.rsplit('/', 1)[0] for op in graph.get_operations()
+              if re.search(r'/comb_iter_\d/combine/', op.name)}
+  relu6_scopes = {op.name.rsplit('/', 1)[0] for op in graph.get_operations()
+                  if op.type == 'Relu6'}
+  assert combines and combines <= relu6_scopes
+  # Every operation but a bare identity ends in a clip, in its own scope:
+  # separable convs and pools always, 'none' when it has a 1x1 conv.
+  variables = {name for name, _ in _graph_variables(graph)}
+  clipped = {re.sub(r'/clip_by_value(_\d+)?(/.*)?$', '', op.name)
+             for op in _clip_ops(graph)}
+  expected = set()
+  for name in combines:
+    cell, comb = re.match(r'^(.*)/comb_iter_(\d)/combine$', name).groups()
+    spec = _cell_spec(case, cell)
+    for i, side in ((2 * int(comb), 'left'), (2 * int(comb) + 1, 'right')):
+      branch = '%s/comb_iter_%s/%s' % (cell, comb, side)
+      if (spec.operations[i] != 'none' or
+          branch + '/1x1/weights' in variables):
+        expected.add(branch)
+  assert clipped == expected
+
+
+@pytest.mark.parametrize('case', ['nasnet_cifar', 'pnasnet_mobile'])
+def test_bounded_activation_bounds_the_values(case):
+  graph, images, logits, _ = _bounded_graph(case, bounded=True,
+                                            is_training=False)
+  size = images.shape.as_list()[1]
+  with graph.as_default():
+    clips = [op.outputs[0] for op in _clip_ops(graph)]
+    sums = [op.outputs[0] for op in graph.get_operations()
+            if op.type == 'Relu6' and '/combine/' in op.name]
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      # Large inputs: evaluation-mode batch norm (fresh statistics) passes
+      # them on, so the clipping engages.
+      feed = {images: 50 * np.random.RandomState(0).randn(
+          2, size, size, 3).astype(np.float32)}
+      clip_values, sum_values, logit_values = sess.run([clips, sums, logits],
+                                                       feed)
+  cap = nasnet_utils.CLIP_BY_VALUE_CAP
+  assert cap == 6
+  assert max(np.abs(v).max() for v in clip_values) == cap
+  assert all(np.abs(v).max() <= cap for v in clip_values)
+  assert all(v.min() >= 0 and v.max() <= 6 for v in sum_values)
+  assert max(v.max() for v in sum_values) == 6
+  assert np.all(np.isfinite(logit_values))
+
+
+def test_cells_take_slims_positional_use_bounded_activation():
+  # TF-Slim: Cell(num_conv_filters, drop_path_keep_prob, total_num_cells,
+  #               total_training_steps, use_bounded_activation).
+  for cell_class in (nasnet_utils.NasNetANormalCell,
+                     nasnet_utils.NasNetAReductionCell,
+                     pnasnet.PNasNetNormalCell):
+    types = {}
+    for bounded in (False, True):
+      with tf.Graph().as_default() as graph:
+        cell = cell_class(8, 1.0, 4, 100, bounded)
+        # The models' arg_scope: convs without activations of their own.
+        with nasnet.model_arg_scope(is_training=False, data_format='NHWC'):
+          net = cell(tf.zeros([1, 8, 8, 8]), scope='cell', stride=1)
+        types[bounded] = {op.type for op in graph.get_operations()}
+      assert net.shape.as_list()[:3] == [1, 8, 8]
+    assert 'Relu6' in types[True] and 'Relu' not in types[True]
+    assert 'Relu' in types[False] and 'Relu6' not in types[False]
 
 
 def test_get_channel_index_and_dim():

@@ -19,7 +19,9 @@ inserts its squeeze-and-excite (`squeeze_excite`, hard-sigmoid gate,
 Sec. 5.3) after the depthwise convolution; SE-Slim's attention modules
 (`nets/attention.py`, e.g. the SE block of [3]) go to the same place. The
 EdgeTPU variant [4] fuses expansion and depthwise into one k x k convolution
-(`fused=True`).
+(`fused=True`). `split_conv` is TF-Slim's grouped 1x1 convolution, which
+`expanded_conv` uses for its expansion and projection when
+`split_expansion` / `split_projection` > 1.
 
 References:
   [1] Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks,
@@ -39,6 +41,8 @@ Typical use (inside a model's arg_scope):
 from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
+
+import numbers
 
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
@@ -203,6 +207,103 @@ def squeeze_excite(inputs, squeeze_factor=4, divisible_by=8,
     return inputs * gate
 
 
+def _split_divisible(num, num_ways, divisible_by=8, what='channels'):
+  """Splits `num` channels into `num_ways` multiples of `divisible_by`.
+
+  As TF-Slim's split: each part is the smallest multiple of `divisible_by`
+  (and at least `num // num_ways` rounded down to one) that brings the
+  running total up to its even share, so the parts sum to `num`: 48 in 3
+  ways by 8 is [16, 16, 16], 40 is [16, 16, 8], 24 in 2 ways is [16, 8],
+  96 in 4 ways by 16 is [32, 16, 32, 16].
+
+  Args:
+    num: channels to split; a multiple of `divisible_by`.
+    num_ways: number of parts, >= 1.
+    divisible_by: every part is a multiple of this.
+    what: what the channels are, for the error message.
+
+  Returns:
+    A list of `num_ways` ints.
+
+  Raises:
+    ValueError: if `num` is not a multiple of `divisible_by`, or too small
+      to give every part at least `divisible_by` channels.
+  """
+  if num % divisible_by or num < num_ways * divisible_by:
+    raise ValueError('Cannot split the %d %s %d ways into multiples of '
+                     'split_divisible_by=%d; expected a multiple of %d, at '
+                     'least %d' % (num, what, num_ways, divisible_by,
+                                   divisible_by, num_ways * divisible_by))
+  base = num // num_ways // divisible_by * divisible_by
+  parts = []
+  done = 0
+  for i in range(num_ways):
+    # The smallest multiple of divisible_by (and >= base) that brings the
+    # running total up to the even share, num * (i + 1) / num_ways.
+    short = -(-(num * (i + 1) - done * num_ways) // num_ways)  # ceil
+    part = max(base, -(-short // divisible_by) * divisible_by)
+    parts.append(part)
+    done += part
+  return parts
+
+
+def _check_num_ways(name, value):
+  """Raises ValueError unless `value` (argument `name`) is an int >= 1."""
+  if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or
+      value < 1):
+    raise ValueError('%s must be an int >= 1; got %r' % (name, value))
+
+
+def split_conv(input_tensor, num_outputs, num_ways, scope, divisible_by=8,
+               **kwargs):
+  """A 1x1 conv split into `num_ways` convs over channel groups (TF-Slim's).
+
+  Input and output channels are each split into `num_ways` groups
+  (`_split_divisible`); the i-th input group feeds only the i-th output
+  group, through its own 1x1 conv `<scope>_part_<i>`, and the outputs are
+  concatenated. The weights shrink about `num_ways` times (a grouped 1x1
+  convolution, as in ShuffleNet's group convs).
+
+  With `num_ways == 1`, or when a group would get fewer than
+  `divisible_by` input or output channels, this is the plain
+  `slim.conv2d(input_tensor, num_outputs, [1, 1], scope=scope)`, with the
+  same variable names (`<scope>/weights`, ...), as in TF-Slim.
+
+  Args:
+    input_tensor: `[batch, height, width, C_in]`.
+    num_outputs: C_out.
+    num_ways: number of groups, >= 1.
+    scope: variable scope of the conv, or prefix of its parts' scopes.
+    divisible_by: every group's width is a multiple of this.
+    **kwargs: passed to every `slim.conv2d` (normalizer_fn, activation_fn).
+
+  Returns:
+    `[batch, height, width, num_outputs]`.
+
+  Raises:
+    ValueError: if `num_ways` is not an int >= 1, or C_in or C_out is not
+      a multiple of `divisible_by` when the conv is split.
+  """
+  _check_num_ways('num_ways', num_ways)
+  in_depth = input_tensor.get_shape().as_list()[3]
+  if num_ways == 1 or min(in_depth // num_ways,
+                          num_outputs // num_ways) < divisible_by:
+    return slim.conv2d(input_tensor, num_outputs, [1, 1], scope=scope,
+                       **kwargs)
+  splits = [_split_divisible(depth, num_ways, divisible_by,
+                             '%s channels of %r' % (what, scope))
+            for what, depth in (('input', in_depth), ('output', num_outputs))]
+  groups = tf.split(input_tensor, splits[0], axis=3, name='split_' + scope)
+  outputs = []
+  for i, (group, depth) in enumerate(zip(groups, splits[1])):
+    part_scope = '%s_part_%d' % (scope, i)
+    net = slim.conv2d(group, depth, [1, 1], scope=part_scope, **kwargs)
+    outputs.append(tf.identity(net, part_scope + '_output'))
+  # TF-Slim names the concat after the last part ('project_part_1_concat');
+  # kept so that graph tensor names match too.
+  return tf.concat(outputs, 3, name=part_scope + '_concat')
+
+
 @slim.add_arg_scope
 def expanded_conv(inputs,
                   num_outputs,
@@ -217,6 +318,9 @@ def expanded_conv(inputs,
                   normalizer_fn=slim.batch_norm,
                   expansion_transform=None,
                   attention_module=None,
+                  split_projection=1,
+                  split_expansion=1,
+                  split_divisible_by=8,
                   scope=None,
                   endpoints=None):
   """Inverted residual block with linear bottleneck ([1], Fig. 3b, Table 1).
@@ -235,9 +339,16 @@ def expanded_conv(inputs,
   With `fused=True` (EdgeTPU), expand and depthwise are one k x k conv with
   stride s and there is no depthwise layer.
 
+  `split_expansion` / `split_projection` > 1 make the 1x1 expand / project
+  conv a grouped one, as TF-Slim's `split_conv`: N convs over channel
+  groups, `<scope>/expand_part_0` ... `<scope>/expand_part_<N-1>` (or
+  `project_part_<i>`), outputs concatenated. A conv whose groups would have
+  fewer than `split_divisible_by` channels on either side stays one conv.
+
   Variables: `<scope>/expand`, `<scope>/depthwise`, `<scope>/project` (each
   with `BatchNorm`), plus `<scope>/squeeze_excite/...` or `<scope>/se/...`
-  when those are on.
+  when those are on. With the split options at 1 (the default) they are
+  exactly TF-Slim's.
 
   Args:
     inputs: `[batch, height, width, C_in]`.
@@ -256,6 +367,10 @@ def expanded_conv(inputs,
     expansion_transform: optional `fn(net) -> net` on the depthwise output.
     attention_module: None (off: nothing added) or an `attention.Attention`
       (or bare name).
+    split_projection: groups of the project conv (1: one conv).
+    split_expansion: groups of the expand conv (1: one conv); a fused
+      block's k x k expansion cannot be split.
+    split_divisible_by: every group's width is a multiple of this.
     scope: variable scope; default 'expanded_conv'.
     endpoints: optional dict receiving 'expansion_output' (if expanded),
       'depthwise_output' (unless fused) and 'output'.
@@ -264,8 +379,10 @@ def expanded_conv(inputs,
     `[batch, height / stride, width / stride, num_outputs]`.
 
   Raises:
-    ValueError: for an unknown attention module or bad reduction ratio, or
-      a fused block asked to stride without expanding.
+    ValueError: for an unknown attention module or bad reduction ratio, a
+      fused block asked to stride without expanding or to split its
+      expansion, a split count that is not an int >= 1, or a split conv
+      whose channels are not multiples of `split_divisible_by`.
   """
   act = {} if activation_fn is None else {'activation_fn': activation_fn}
   padding = {'padding': 'VALID'} if use_explicit_padding else {}
@@ -274,6 +391,14 @@ def expanded_conv(inputs,
   def pad(net):
     return (fixed_padding(net, kernel_size, rate) if use_explicit_padding
             else net)
+
+  _check_num_ways('split_expansion', split_expansion)
+  _check_num_ways('split_projection', split_projection)
+  if fused and split_expansion != 1:
+    raise ValueError('split_expansion=%r needs a 1x1 expansion; a fused '
+                     'expanded_conv expands with one %s conv (expected '
+                     'split_expansion=1)' %
+                     (split_expansion, 'x'.join(map(str, kernel_size))))
 
   with tf.variable_scope(scope, 'expanded_conv', [inputs]):
     in_depth = inputs.get_shape().as_list()[3]
@@ -286,8 +411,9 @@ def expanded_conv(inputs,
                           rate=rate, normalizer_fn=normalizer_fn,
                           scope='expand', **dict(act, **padding))
       else:
-        net = slim.conv2d(net, inner_size, [1, 1],
-                          normalizer_fn=normalizer_fn, scope='expand', **act)
+        net = split_conv(net, inner_size, split_expansion, 'expand',
+                         divisible_by=split_divisible_by,
+                         normalizer_fn=normalizer_fn, **act)
       net = tf.identity(net, name='expansion_output')
       endpoints['expansion_output'] = net
     elif fused and stride != 1:
@@ -305,8 +431,9 @@ def expanded_conv(inputs,
     if expansion_transform is not None:
       net = expansion_transform(net)
     net = attention.apply_attention(attention_module, net)
-    net = slim.conv2d(net, num_outputs, [1, 1], activation_fn=None,
-                      normalizer_fn=normalizer_fn, scope='project')
+    net = split_conv(net, num_outputs, split_projection, 'project',
+                     divisible_by=split_divisible_by, activation_fn=None,
+                     normalizer_fn=normalizer_fn)
     if (residual and stride == 1 and
         num_outputs == in_depth):
       net += inputs

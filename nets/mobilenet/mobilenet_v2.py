@@ -59,6 +59,7 @@ V2_DEF = dict(
         (slim.conv2d, slim.fully_connected, slim.separable_conv2d):
             {'normalizer_fn': slim.batch_norm, 'activation_fn': tf.nn.relu6},
         (block,): {'expansion_size': conv_blocks.expand_by(6),
+                   'split_expansion': 1,
                    'normalizer_fn': slim.batch_norm, 'residual': True},
         (slim.conv2d, slim.separable_conv2d): {'padding': 'SAME'},
     },

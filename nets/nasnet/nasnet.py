@@ -13,6 +13,11 @@ Variables have no top-level scope (`conv0/...`, `cell_stem_0/...`,
 `final_layer/FC/...`) and, with end points, equal TF-Slim's, so its published
 checkpoints load. These models do not take an attention module.
 
+`use_bounded_activation=True` in the config builds TF-Slim's variant for
+quantized inference: ReLU6 for every ReLU (cells, aux head, final layer),
+clipped cell operations and ReLU6 sums (see `nasnet_utils`); the variables
+do not change.
+
 Training mode differs from evaluation in two ways, as in TF-Slim: the
 auxiliary head (`aux_N`, end point `AuxLogits`) is built only when
 `is_training`, and drop path (CIFAR, Large) reads the global step to ramp up
@@ -68,7 +73,7 @@ CONFIG_FIELDS = (
     'drop_path_keep_prob',  # ScheduledDropPath; 1.0 is off
     'total_training_steps',  # steps over which drop path ramps up
     'data_format',  # 'NHWC' or 'NCHW'
-    'use_bounded_activation',  # TF-Slim's relu6 + clipping; only False here
+    'use_bounded_activation',  # TF-Slim's relu6 + clipping (quantization)
 )
 
 
@@ -77,8 +82,8 @@ def NasNetConfig(use_bounded_activation=False, **fields):
   """Returns an `HParams` NASNet/PNASNet configuration.
 
   Args:
-    use_bounded_activation: TF-Slim's quantization-friendly variant; only
-      False is built (`check_config` raises otherwise).
+    use_bounded_activation: TF-Slim's quantization-friendly variant: ReLU6
+      activations and clipped cell operations (`nasnet_utils`).
     **fields: every other name of `CONFIG_FIELDS`.
 
   Raises:
@@ -181,15 +186,11 @@ def nasnet_large_arg_scope(weight_decay=5e-5, batch_norm_decay=0.9997,
 
 
 def check_config(config):
-  """Raises ValueError for a config with an unknown stem type or layout,
-  or with `use_bounded_activation` on."""
+  """Raises ValueError for a config with an unknown stem type or layout."""
   if config.stem_type not in STEM_TYPES:
     raise ValueError('Unknown stem_type %r; expected one of: %s' %
                      (config.stem_type, ', '.join(STEM_TYPES)))
   nasnet_utils.check_data_format(config.data_format)
-  if config.use_bounded_activation:
-    raise ValueError('use_bounded_activation=True (relu6 and clipped sums '
-                     'for quantization) is not supported; expected False')
 
 
 def prepare(images, config, is_training, current_step):
@@ -294,12 +295,13 @@ def build_aux_head(net, end_points, num_classes, config, scope):
 
   AvgPool 5x5/3 (VALID), 1x1 conv to 128 + BN + ReLU, a conv over the whole
   remaining map to 768 + BN + ReLU, then a linear layer ([1], Appendix A).
+  ReLU6 with `config.use_bounded_activation`.
 
   Args:
     net: `[batch, H, W, C]` activations, H and W at least 5.
     end_points: dict that receives `AuxLogits`, `[batch, num_classes]`.
     num_classes: number of logits.
-    config: a `NasNetConfig` (for `data_format`).
+    config: a `NasNetConfig` (for `data_format`, `use_bounded_activation`).
     scope: e.g. 'aux_7'.
 
   Raises:
@@ -310,14 +312,15 @@ def build_aux_head(net, end_points, num_classes, config, scope):
     raise ValueError('The aux head (%s) needs a feature map of at least 5x5; '
                      'got %dx%d: use larger images or is_training=False' %
                      (scope, height, width))
+  activation = nasnet_utils.activation_fn(config.use_bounded_activation)
   with tf.variable_scope(scope):
     with tf.variable_scope('aux_logits'):
       aux = slim.avg_pool2d(net, [5, 5], stride=3, padding='VALID')
       aux = slim.conv2d(aux, 128, [1, 1], scope='proj')
-      aux = tf.nn.relu(slim.batch_norm(aux, scope='aux_bn0'))
+      aux = activation(slim.batch_norm(aux, scope='aux_bn0'))
       kernel = nasnet_utils.spatial_shape(aux, config.data_format)
       aux = slim.conv2d(aux, 768, kernel, padding='VALID', scope='Conv')
-      aux = tf.nn.relu(slim.batch_norm(aux, scope='aux_bn1'))
+      aux = activation(slim.batch_norm(aux, scope='aux_bn1'))
       aux = slim.flatten(aux)
       aux = slim.fully_connected(aux, num_classes, activation_fn=None,
                                  scope='FC')
@@ -325,14 +328,14 @@ def build_aux_head(net, end_points, num_classes, config, scope):
 
 
 def final_layer(net, recorder, num_classes, config):
-  """ReLU, global average pool, dropout and the linear classifier.
+  """ReLU (ReLU6 if bounded), global average pool, dropout and the classifier.
 
   Returns:
     `[batch, num_classes]` logits, or the `[batch, C]` pooled features when
     `num_classes` is 0 or None or `final_endpoint` is 'global_pool'.
   """
   with tf.variable_scope('final_layer'):
-    net = tf.nn.relu(net)
+    net = nasnet_utils.activation_fn(config.use_bounded_activation)(net)
     net = nasnet_utils.global_avg_pool(net, config.data_format)
     if recorder.add('global_pool', net) or not num_classes:
       return net
@@ -393,10 +396,12 @@ def build_nasnet(images, num_classes, is_training=True, config=None,
   if config.stem_type == 'imagenet':
     total_num_cells += 2  # the stem cells
   cell_args = (config.num_conv_filters, config.drop_path_keep_prob,
-               total_num_cells, config.total_training_steps,
-               config.data_format)
-  normal_cell = nasnet_utils.NasNetANormalCell(*cell_args)
-  reduction_cell = nasnet_utils.NasNetAReductionCell(*cell_args)
+               total_num_cells, config.total_training_steps)
+  cell_kwargs = dict(use_bounded_activation=config.use_bounded_activation,
+                     data_format=config.data_format)
+  normal_cell = nasnet_utils.NasNetANormalCell(*cell_args, **cell_kwargs)
+  reduction_cell = nasnet_utils.NasNetAReductionCell(*cell_args,
+                                                     **cell_kwargs)
   with model_arg_scope(is_training, config.data_format):
     if config.stem_type == 'imagenet':
       net, cell_outputs = imagenet_stem(images, config, reduction_cell,
@@ -437,7 +442,8 @@ def build_nasnet(images, num_classes, is_training=True, config=None,
       true_cell_num += 1
       if (config.use_aux_head and cell_num == aux_cell and num_classes and
           is_training):
-        build_aux_head(tf.nn.relu(net), recorder.end_points, num_classes,
+        activation = nasnet_utils.activation_fn(config.use_bounded_activation)
+        build_aux_head(activation(net), recorder.end_points, num_classes,
                        config, scope='aux_{}'.format(cell_num))
       cell_outputs.append(net)
 

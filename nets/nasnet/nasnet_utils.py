@@ -25,6 +25,13 @@ Operation strings are TF-Slim's, and they double as variable scopes:
 Only hidden states 0 and 1 are strided in a reduction cell (stride 2); states
 made inside the cell are already at the reduced resolution.
 
+With `use_bounded_activation=True` (TF-Slim's variant for quantized
+inference) every ReLU of the cell is a ReLU6, the output of each separable,
+pooling or projecting operation is clipped to [-CLIP_BY_VALUE_CAP,
+CLIP_BY_VALUE_CAP], an identity ('none') operation applies a ReLU6, and each
+new state is ReLU6(left + right). Bounded activations keep the ranges a
+fixed-point format has to cover small. The variables are the same.
+
 Variable names, shapes and creation order equal TF-Slim's
 (`research/slim/nets/nasnet/nasnet_utils.py`), so its checkpoints load.
 
@@ -56,6 +63,10 @@ import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
 DATA_FORMATS = ('NCHW', 'NHWC')
+
+# TF-Slim's clipping bound for use_bounded_activation: most activations of
+# the trained float models lie in [-6, 6], the range of ReLU6.
+CLIP_BY_VALUE_CAP = 6
 
 # The identity operation of a cell table.
 IDENTITY = 'none'
@@ -95,6 +106,16 @@ NASNET_A_REDUCTION = CellSpec(
                 'separable_3x3_2', 'max_pool_3x3'),
     hiddenstate_indices=(0, 1, 0, 1, 0, 1, 3, 2, 2, 0),
     used_hiddenstates=(1, 1, 1, 0, 0, 0, 0))
+
+
+def activation_fn(use_bounded_activation):
+  """The cells' non-linearity: `tf.nn.relu6` if bounded, else `tf.nn.relu`."""
+  return tf.nn.relu6 if use_bounded_activation else tf.nn.relu
+
+
+def clip(net):
+  """Clips `net` to [-CLIP_BY_VALUE_CAP, CLIP_BY_VALUE_CAP] (bounded cells)."""
+  return tf.clip_by_value(net, -CLIP_BY_VALUE_CAP, CLIP_BY_VALUE_CAP)
 
 
 def check_data_format(data_format):
@@ -303,6 +324,9 @@ class NasNetABaseCell(object):
       `min(1, step / total_training_steps)` ([1], Sec. 4, ScheduledDropPath).
     total_num_cells: cells of the network, stem and reduction cells included.
     total_training_steps: steps over which drop path ramps up.
+    use_bounded_activation: ReLU6 instead of ReLU, clipped operation
+      outputs and a ReLU6 on each new state (see the module docstring), as
+      in TF-Slim.
     data_format: 'NHWC' or 'NCHW'.
 
   Raises:
@@ -310,10 +334,13 @@ class NasNetABaseCell(object):
   """
 
   def __init__(self, cell_spec, num_conv_filters, drop_path_keep_prob,
-               total_num_cells, total_training_steps, data_format='NHWC'):
+               total_num_cells, total_training_steps,
+               use_bounded_activation=False, data_format='NHWC'):
     check_cell_spec(cell_spec)
     check_data_format(data_format)
     self._spec = cell_spec
+    self._use_bounded_activation = bool(use_bounded_activation)
+    self._activation_fn = activation_fn(use_bounded_activation)
     self._num_conv_filters = num_conv_filters
     self._drop_path_keep_prob = drop_path_keep_prob
     self._total_num_cells = total_num_cells
@@ -361,7 +388,10 @@ class NasNetABaseCell(object):
                   stride=stride if index < 2 else 1,
                   cell_num=cell_num, current_step=current_step))
           with tf.variable_scope('combine'):
-            states.append(branches[0] + branches[1])
+            state = branches[0] + branches[1]
+            if self._use_bounded_activation:
+              state = tf.nn.relu6(state)
+            states.append(state)
       with tf.variable_scope('cell_output'):
         return self._combine_unused_states(states)
 
@@ -371,11 +401,11 @@ class NasNetABaseCell(object):
       return net
     if (spatial_shape(prev_layer, self._data_format) !=
         spatial_shape(net, self._data_format)):
-      prev_layer = tf.nn.relu(prev_layer)
+      prev_layer = self._activation_fn(prev_layer)
       return factorized_reduction(prev_layer, filter_size, stride=2,
                                   data_format=self._data_format)
     if channel_dim(prev_layer, self._data_format) != filter_size:
-      prev_layer = tf.nn.relu(prev_layer)
+      prev_layer = self._activation_fn(prev_layer)
       prev_layer = slim.conv2d(prev_layer, filter_size, 1, scope='prev_1x1')
       prev_layer = slim.batch_norm(prev_layer, scope='prev_bn')
     return prev_layer
@@ -383,19 +413,25 @@ class NasNetABaseCell(object):
   def _cell_base(self, net, prev_layer, filter_size):
     """Returns hidden states 0 (projected `net`) and 1 (resized prev)."""
     prev_layer = self._reduce_prev_layer(prev_layer, net, filter_size)
-    net = tf.nn.relu(net)
+    net = self._activation_fn(net)
     net = slim.conv2d(net, filter_size, 1, scope='1x1')
     net = slim.batch_norm(net, scope='beginning_bn')
     return [net, prev_layer]
 
   def _apply_operation(self, net, operation, filter_size, stride, cell_num,
                        current_step):
-    """Applies one table operation (and drop path unless it is 'none')."""
+    """Applies one table operation (and drop path unless it is 'none').
+
+    Bounded (as TF-Slim): ReLU6 for ReLU; separable and pooling outputs are
+    clipped; 'none' applies a ReLU6 and clips its 1x1 conv's output; a
+    pooling operation's input goes through a ReLU6 first.
+    """
+    bounded = self._use_bounded_activation
     kind, kernel_size, num_layers = parse_operation(operation)
     input_filters = channel_dim(net, self._data_format)
     if kind == 'separable':
       for layer in range(1, num_layers + 1):
-        net = tf.nn.relu(net)
+        net = self._activation_fn(net)
         net = slim.separable_conv2d(
             net, filter_size, kernel_size, depth_multiplier=1,
             stride=stride if layer == 1 else 1,
@@ -403,17 +439,25 @@ class NasNetABaseCell(object):
         net = slim.batch_norm(
             net, scope='bn_sep_{0}x{0}_{1}'.format(kernel_size, layer))
     elif kind == IDENTITY:
+      if bounded:
+        net = tf.nn.relu6(net)  # As TF-Slim: even a plain identity.
       if stride > 1 or input_filters != filter_size:
-        net = tf.nn.relu(net)
+        if not bounded:
+          net = tf.nn.relu(net)
         net = slim.conv2d(net, filter_size, 1, stride=stride, scope='1x1')
         net = slim.batch_norm(net, scope='bn_1')
+        net = clip(net) if bounded else net
       return net
     else:
+      if bounded:
+        net = tf.nn.relu6(net)
       pool = slim.avg_pool2d if kind == 'avg' else slim.max_pool2d
       net = pool(net, kernel_size, stride=stride, padding='SAME')
       if input_filters != filter_size:
         net = slim.conv2d(net, filter_size, 1, scope='1x1')
         net = slim.batch_norm(net, scope='bn_1')
+    if bounded:
+      net = clip(net)
     return self._apply_drop_path(net, cell_num, current_step)
 
   def _combine_unused_states(self, states):
@@ -457,17 +501,23 @@ class NasNetANormalCell(NasNetABaseCell):
   """The NASNet-A normal cell ([1], Fig. 4); keeps the resolution."""
 
   def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, data_format='NHWC'):
+               total_training_steps, use_bounded_activation=False,
+               data_format='NHWC'):
     super(NasNetANormalCell, self).__init__(
         NASNET_A_NORMAL, num_conv_filters, drop_path_keep_prob,
-        total_num_cells, total_training_steps, data_format)
+        total_num_cells, total_training_steps,
+        use_bounded_activation=use_bounded_activation,
+        data_format=data_format)
 
 
 class NasNetAReductionCell(NasNetABaseCell):
   """The NASNet-A reduction cell ([1], Fig. 4); used with stride 2."""
 
   def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, data_format='NHWC'):
+               total_training_steps, use_bounded_activation=False,
+               data_format='NHWC'):
     super(NasNetAReductionCell, self).__init__(
         NASNET_A_REDUCTION, num_conv_filters, drop_path_keep_prob,
-        total_num_cells, total_training_steps, data_format)
+        total_num_cells, total_training_steps,
+        use_bounded_activation=use_bounded_activation,
+        data_format=data_format)

@@ -13,7 +13,8 @@ Variables have no top-level scope (`conv0/...`, `cell_stem_0/...`,
 points, equal TF-Slim's, so its published checkpoints load. The aux head is
 built only when `is_training`; drop path (Large) reads the global step in
 training and is off in evaluation. These models do not take an attention
-module.
+module. `use_bounded_activation=True` in the config gives TF-Slim's ReLU6 /
+clipped variant, as for NASNet (`nasnet_utils`).
 
 References:
   [1] Zoph et al., Learning Transferable Architectures for Scalable Image
@@ -34,8 +35,6 @@ Typical use:
 from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
-
-import tensorflow.compat.v1 as tf
 
 from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
@@ -102,10 +101,12 @@ class PNasNetNormalCell(nasnet_utils.NasNetABaseCell):
   """The PNASNet-5 cell; run with stride 2 where the stacks change."""
 
   def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells,
-               total_training_steps, data_format='NHWC'):
+               total_training_steps, use_bounded_activation=False,
+               data_format='NHWC'):
     super(PNasNetNormalCell, self).__init__(
         PNASNET_5, num_conv_filters, drop_path_keep_prob, total_num_cells,
-        total_training_steps, data_format)
+        total_training_steps, use_bounded_activation=use_bounded_activation,
+        data_format=data_format)
 
 
 def _endpoint_names(config):
@@ -153,7 +154,9 @@ def build_pnasnet(images, num_classes, is_training=True, config=None,
   cell = PNasNetNormalCell(
       config.num_conv_filters, config.drop_path_keep_prob,
       config.num_cells + 2,  # the cells plus the two stem cells
-      config.total_training_steps, config.data_format)
+      config.total_training_steps,
+      use_bounded_activation=config.use_bounded_activation,
+      data_format=config.data_format)
   with nasnet.model_arg_scope(is_training, config.data_format):
     net, cell_outputs = nasnet.imagenet_stem(images, config, cell,
                                              current_step)
@@ -184,7 +187,8 @@ def build_pnasnet(images, num_classes, is_training=True, config=None,
       cell_outputs.append(net)
       if (config.use_aux_head and cell_num == aux_cell and num_classes and
           is_training):
-        nasnet.build_aux_head(tf.nn.relu(net), recorder.end_points,
+        activation = nasnet_utils.activation_fn(config.use_bounded_activation)
+        nasnet.build_aux_head(activation(net), recorder.end_points,
                               num_classes, config,
                               scope='aux_{}'.format(cell_num))
 
