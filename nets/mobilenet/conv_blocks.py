@@ -9,7 +9,9 @@ Every layer function here has the contract the table-driven builder in
 scope (the builder names layers 'Conv', 'Conv_1', 'expanded_conv', ...).
 `endpoints`, if given, is a dict the layer adds named intermediate tensors
 to (`expansion_output`, `depthwise_output`, `output`); the builder exports
-them as `layer_<i>/<name>`. A layer with a `num_outputs` parameter has its
+them as `layer_<i>/<name>` (not `expanded_conv`'s `projection_output`,
+which Slim's builder does not export either). `expanded_conv` calls its
+first argument `input_tensor`, as TF-Slim does. A layer with a `num_outputs` parameter has its
 width scaled by the depth multiplier.
 
 `expanded_conv` is the inverted residual with linear bottleneck of
@@ -78,9 +80,12 @@ def expand_by(factor, divisible_by=8):
     divisible_by: round the expanded width to a multiple of this.
 
   Returns:
-    A function `num_inputs -> expanded width` for `expanded_conv`.
+    A function `num_inputs -> expanded width` for `expanded_conv`, which
+    calls it as `expansion_size(num_inputs=C_in)`; it ignores other keyword
+    arguments, as TF-Slim's `expand_input_by_factor` does.
   """
-  def expansion_size(num_inputs):
+  def expansion_size(num_inputs, **unused_kwargs):
+    del unused_kwargs
     return make_divisible(num_inputs * factor, divisible_by)
   return expansion_size
 
@@ -304,139 +309,267 @@ def split_conv(input_tensor, num_outputs, num_ways, scope, divisible_by=8,
   return tf.concat(outputs, 3, name=part_scope + '_concat')
 
 
+class _BadArgument(ValueError, TypeError):
+  """A bad argument value of `expanded_conv`.
+
+  A ValueError, as SE-Slim reports bad values; also a TypeError, which is
+  what TF-Slim raises for an unknown `depthwise_location` or a padding that
+  contradicts `use_explicit_padding`, so callers written for Slim still
+  catch it.
+  """
+
+
+_DEPTHWISE_LOCATIONS = ('expansion', 'input', 'output', None)
+
+
 @slim.add_arg_scope
-def expanded_conv(inputs,
+def expanded_conv(input_tensor,
                   num_outputs,
                   expansion_size=expand_by(6),
-                  kernel_size=(3, 3),
                   stride=1,
                   rate=1,
-                  use_explicit_padding=False,
+                  kernel_size=(3, 3),
                   residual=True,
-                  fused=False,
-                  activation_fn=None,
                   normalizer_fn=slim.batch_norm,
-                  expansion_transform=None,
-                  attention_module=None,
                   split_projection=1,
                   split_expansion=1,
                   split_divisible_by=8,
+                  expansion_transform=None,
+                  depthwise_location='expansion',
+                  depthwise_channel_multiplier=1,
+                  endpoints=None,
+                  use_explicit_padding=False,
+                  padding='SAME',
+                  inner_activation_fn=None,
+                  depthwise_activation_fn=None,
+                  project_activation_fn=tf.identity,
+                  depthwise_fn=slim.separable_conv2d,
+                  expansion_fn=split_conv,
+                  projection_fn=split_conv,
                   scope=None,
-                  endpoints=None):
+                  *,
+                  fused=False,
+                  attention_module=None):
   """Inverted residual block with linear bottleneck ([1], Fig. 3b, Table 1).
 
-  expand:     1x1 conv C_in -> C_exp (+BN, activation); skipped when
-              C_exp <= C_in (e.g. expansion factor 1)
-  depthwise:  k x k depthwise conv, stride s (+BN, activation)
+  TF-Slim's block, with its parameters in its order; SE-Slim adds the
+  keyword-only `fused` and `attention_module`. With the defaults
+  (`depthwise_location='expansion'`):
+
+  input:      `input_tensor`                             [batch, H, W, C_in]
+  expand:     `expansion_fn`, 1x1 conv C_in -> C_exp (+BN, activation);
+              skipped when C_exp <= C_in (e.g. expansion factor 1)
+  depthwise:  `depthwise_fn`, k x k depthwise conv, stride s, multiplier m
+              (+BN, activation)                 [batch, H/s, W/s, m * C_exp]
   transform:  `expansion_transform` (MobileNetV3's `squeeze_excite`), then
               the attention module (`attention_module`, e.g. SE of [3]):
-              one `attention.apply_attention` call on the depthwise output,
-              `[batch, H/s, W/s, C_exp]`, variables under the module's sub-scope
-              (SE: `<scope>/se/`)
-  project:    1x1 conv C_exp -> C_out (+BN, no activation: linear bottleneck)
-  shortcut:   output += inputs when `residual`, s == 1 and C_in == C_out
+              one `attention.apply_attention` call on that tensor, variables
+              under the module's sub-scope (SE: `<scope>/se/`)
+  project:    `projection_fn`, 1x1 conv -> C_out (+BN, `project_activation_fn`,
+              the identity: linear bottleneck)    [batch, H/s, W/s, C_out]
+  shortcut:   output += input when `residual`, s == 1 and the depths match
 
-  With `fused=True` (EdgeTPU), expand and depthwise are one k x k conv with
-  stride s and there is no depthwise layer.
+  `depthwise_location` moves the depthwise conv as in TF-Slim: 'input' puts
+  it before the expansion (which then expands from m * C_in), 'output'
+  after the projection (output depth m * C_out), None drops it; at 'input'
+  and 'output' it has no activation. The transform and the attention module
+  always act between expansion (or depthwise at 'expansion') and projection.
 
-  `split_expansion` / `split_projection` > 1 make the 1x1 expand / project
-  conv a grouped one, as TF-Slim's `split_conv`: N convs over channel
-  groups, `<scope>/expand_part_0` ... `<scope>/expand_part_<N-1>` (or
+  With `fused=True` (EdgeTPU [4]), expansion and depthwise are one k x k
+  conv `<scope>/expand` with stride s and there is no depthwise layer (what
+  Slim builds with `expansion_fn=partial(slim.conv2d, kernel_size=k,
+  stride=s)` and `depthwise_location=None`, but also following `rate` and
+  `use_explicit_padding`).
+
+  `split_expansion` / `split_projection` > 1 make the default 1x1 expand /
+  project conv a grouped one (`split_conv`): N convs over channel groups,
+  `<scope>/expand_part_0` ... `<scope>/expand_part_<N-1>` (or
   `project_part_<i>`), outputs concatenated. A conv whose groups would have
-  fewer than `split_divisible_by` channels on either side stays one conv.
+  fewer than `split_divisible_by` channels on either side stays one conv. A
+  custom `expansion_fn` / `projection_fn` ignores them, as in TF-Slim.
 
   Variables: `<scope>/expand`, `<scope>/depthwise`, `<scope>/project` (each
   with `BatchNorm`), plus `<scope>/squeeze_excite/...` or `<scope>/se/...`
-  when those are on. With the split options at 1 (the default) they are
-  exactly TF-Slim's.
+  when those are on: exactly TF-Slim's.
 
   Args:
-    inputs: `[batch, height, width, C_in]`.
+    input_tensor: `[batch, height, width, C_in]`.
     num_outputs: C_out.
-    expansion_size: C_exp, an int or a function of C_in (see `expand_by`).
-    kernel_size: depthwise (or fused) kernel `(kh, kw)`.
+    expansion_size: C_exp, an int or a callable called as
+      `expansion_size(num_inputs=C_in)` (see `expand_by`); for forward
+      compatibility it should accept other keyword arguments.
     stride: spatial stride of the depthwise (or fused) conv.
     rate: its dilation rate.
+    kernel_size: depthwise (or fused) kernel `(kh, kw)`.
+    residual: add the identity shortcut where shapes allow; or a callable
+      `residual(input_tensor=, output_tensor=) -> net` for a custom one.
+    normalizer_fn: normalizer of every convolution. SE-Slim keeps batch norm
+      as the default (Slim's is None, which its tables override with batch
+      norm).
+    split_projection: groups of the default project conv (1: one conv).
+    split_expansion: groups of the default expand conv (1: one conv); a
+      fused block's k x k expansion cannot be split.
+    split_divisible_by: every group's width is a multiple of this.
+    expansion_transform: optional callable, called as
+      `expansion_transform(expansion_tensor=net, input_tensor=input)` on the
+      depthwise output (at 'expansion'; else the expansion), returning a
+      tensor; `input` is the block's input.
+    depthwise_location: 'expansion', 'input', 'output' or None (see above).
+    depthwise_channel_multiplier: m, depthwise outputs per input channel.
+    endpoints: optional dict receiving 'expansion_output' (if expanded),
+      'depthwise_output' (if there is a depthwise conv), 'projection_output'
+      (the projection, before the depthwise at 'output' and the shortcut)
+      and 'output'.
     use_explicit_padding: pad the depthwise (or fused) conv's input with
       `fixed_padding` and convolve with VALID padding.
-    residual: add the identity shortcut where shapes allow.
-    fused: replace expand + depthwise by one k x k conv (EdgeTPU).
-    activation_fn: activation of expand and depthwise; None keeps the
-      arg_scope's (the table's default).
-    normalizer_fn: normalizer of all three convolutions.
-    expansion_transform: optional `fn(net) -> net` on the depthwise output.
+    padding: padding of the depthwise (or fused) conv otherwise.
+    inner_activation_fn: activation of every inner `slim.conv2d` and
+      `slim.separable_conv2d` (set by arg_scope, so a custom `expansion_fn`
+      built on them follows it); None keeps the caller's arg_scope.
+    depthwise_activation_fn: activation of the depthwise conv only; wins
+      over `inner_activation_fn`; None: as the inner ones.
+    project_activation_fn: activation of the projection (not affected by
+      `inner_activation_fn`).
+    depthwise_fn: depthwise conv, called like `slim.separable_conv2d` with
+      `num_outputs=None`, `kernel_size`, `depth_multiplier`, `stride`,
+      `rate`, `normalizer_fn`, `padding` and `scope='depthwise'`.
+    expansion_fn: expansion conv, called as `expansion_fn(net, C_exp,
+      scope='expand', normalizer_fn=...)`.
+    projection_fn: projection conv, called as `projection_fn(net, C_out,
+      scope='project', normalizer_fn=..., activation_fn=...)`.
+    scope: variable scope; default 'expanded_conv'.
+    fused: replace expand + depthwise by one k x k conv (EdgeTPU); needs
+      the default `expansion_fn` and `split_expansion`, and
+      `depthwise_location` 'expansion' or None.
     attention_module: None (off: nothing added) or an `attention.Attention`
       (or bare name).
-    split_projection: groups of the project conv (1: one conv).
-    split_expansion: groups of the expand conv (1: one conv); a fused
-      block's k x k expansion cannot be split.
-    split_divisible_by: every group's width is a multiple of this.
-    scope: variable scope; default 'expanded_conv'.
-    endpoints: optional dict receiving 'expansion_output' (if expanded),
-      'depthwise_output' (unless fused) and 'output'.
 
   Returns:
-    `[batch, height / stride, width / stride, num_outputs]`.
+    `[batch, height / stride, width / stride, num_outputs]` (times m with
+    the depthwise conv at 'output').
 
   Raises:
     ValueError: for an unknown attention module or bad reduction ratio, a
-      fused block asked to stride without expanding or to split its
-      expansion, a split count that is not an int >= 1, or a split conv
-      whose channels are not multiples of `split_divisible_by`.
+      fused block asked to stride without expanding, to split its expansion,
+      to use a custom `expansion_fn` or a depthwise conv at 'input' or
+      'output', a split count that is not an int >= 1, or a split conv whose
+      channels are not multiples of `split_divisible_by`. An unknown
+      `depthwise_location`, or `use_explicit_padding` with a padding other
+      than 'SAME', raises an error that is both a ValueError and (as in
+      TF-Slim) a TypeError.
   """
-  act = {} if activation_fn is None else {'activation_fn': activation_fn}
-  padding = {'padding': 'VALID'} if use_explicit_padding else {}
+  if depthwise_location not in _DEPTHWISE_LOCATIONS:
+    raise _BadArgument('Unknown depthwise_location %r; expected one of: %s' %
+                       (depthwise_location,
+                        ', '.join(map(repr, _DEPTHWISE_LOCATIONS))))
+  if use_explicit_padding:
+    if padding != 'SAME':
+      raise _BadArgument("use_explicit_padding=True pads for 'SAME' output "
+                         "sizes; got padding=%r (expected 'SAME')" %
+                         (padding,))
+    padding = 'VALID'
+  _check_num_ways('split_expansion', split_expansion)
+  _check_num_ways('split_projection', split_projection)
+  if fused:
+    kernel = 'x'.join(map(str, kernel_size))
+    if split_expansion != 1:
+      raise ValueError('split_expansion=%r needs a 1x1 expansion; a fused '
+                       'expanded_conv expands with one %s conv (expected '
+                       'split_expansion=1)' % (split_expansion, kernel))
+    if expansion_fn is not split_conv:
+      raise ValueError('A fused expanded_conv expands with its own %s conv; '
+                       'got expansion_fn=%r (expected the default '
+                       'split_conv)' % (kernel, expansion_fn))
+    if depthwise_location not in ('expansion', None):
+      raise ValueError('A fused expanded_conv has no depthwise conv; got '
+                       "depthwise_location=%r (expected 'expansion' or "
+                       'None)' % (depthwise_location,))
+
+  # As Slim: the inner activations reach the convs through arg_scope (so
+  # custom expansion / depthwise functions built on slim follow them).
+  conv_defaults = {}
+  dw_defaults = {}
+  if inner_activation_fn is not None:
+    conv_defaults['activation_fn'] = inner_activation_fn
+    dw_defaults['activation_fn'] = inner_activation_fn
+  if depthwise_activation_fn is not None:
+    dw_defaults['activation_fn'] = depthwise_activation_fn
   endpoints = {} if endpoints is None else endpoints
 
   def pad(net):
     return (fixed_padding(net, kernel_size, rate) if use_explicit_padding
             else net)
 
-  _check_num_ways('split_expansion', split_expansion)
-  _check_num_ways('split_projection', split_projection)
-  if fused and split_expansion != 1:
-    raise ValueError('split_expansion=%r needs a 1x1 expansion; a fused '
-                     'expanded_conv expands with one %s conv (expected '
-                     'split_expansion=1)' %
-                     (split_expansion, 'x'.join(map(str, kernel_size))))
+  def depthwise(net, **kwargs):
+    net = depthwise_fn(pad(net), num_outputs=None, kernel_size=kernel_size,
+                       depth_multiplier=depthwise_channel_multiplier,
+                       stride=stride, rate=rate, normalizer_fn=normalizer_fn,
+                       padding=padding, scope='depthwise', **kwargs)
+    net = tf.identity(net, name='depthwise_output')
+    endpoints['depthwise_output'] = net
+    return net
 
-  with tf.variable_scope(scope, 'expanded_conv', [inputs]):
-    in_depth = inputs.get_shape().as_list()[3]
-    inner_size = (expansion_size(in_depth) if callable(expansion_size)
-                  else expansion_size)
-    net = inputs
-    if inner_size > in_depth:
+  with tf.variable_scope(scope, 'expanded_conv', [input_tensor]), \
+      slim.arg_scope([slim.conv2d], **conv_defaults), \
+      slim.arg_scope([slim.separable_conv2d], **dw_defaults):
+    in_depth = input_tensor.get_shape().as_list()[3]
+    # Unlike Slim, no `<scope>/input` identity op: every extra op shifts the
+    # op-level seeds a graph seed gives, so the initial weights of a seeded
+    # graph would no longer be those of earlier SE-Slim versions.
+    net = input_tensor
+    if depthwise_location == 'input':
+      net = depthwise(net, activation_fn=None)
+
+    inner_size = (expansion_size(num_inputs=in_depth)
+                  if callable(expansion_size) else expansion_size)
+    net_depth = net.get_shape().as_list()[3]
+    if inner_size > net_depth:
       if fused:
         net = slim.conv2d(pad(net), inner_size, kernel_size, stride=stride,
                           rate=rate, normalizer_fn=normalizer_fn,
-                          scope='expand', **dict(act, **padding))
-      else:
+                          padding=padding, scope='expand')
+      elif expansion_fn is split_conv:
         net = split_conv(net, inner_size, split_expansion, 'expand',
-                         divisible_by=split_divisible_by,
-                         normalizer_fn=normalizer_fn, **act)
+                         divisible_by=split_divisible_by, stride=1,
+                         normalizer_fn=normalizer_fn)
+      else:
+        net = expansion_fn(net, inner_size, scope='expand',
+                           normalizer_fn=normalizer_fn)
       net = tf.identity(net, name='expansion_output')
       endpoints['expansion_output'] = net
     elif fused and stride != 1:
       raise ValueError('A fused expanded_conv strides in its expansion conv, '
                        'but expansion_size %r <= input depth %d adds none '
-                       '(stride %r)' % (inner_size, in_depth, stride))
-    if not fused:
-      net = slim.separable_conv2d(pad(net), None, kernel_size,
-                                  depth_multiplier=1, stride=stride,
-                                  rate=rate, normalizer_fn=normalizer_fn,
-                                  scope='depthwise', **dict(act, **padding))
-      net = tf.identity(net, name='depthwise_output')
-      endpoints['depthwise_output'] = net
-    # [batch, H / stride, W / stride, C_exp]
-    if expansion_transform is not None:
-      net = expansion_transform(net)
+                       '(stride %r)' % (inner_size, net_depth, stride))
+    if depthwise_location == 'expansion' and not fused:
+      net = depthwise(net)
+    # [batch, H / stride, W / stride, m * C_exp]
+    if expansion_transform:
+      net = expansion_transform(expansion_tensor=net,
+                                input_tensor=input_tensor)
     net = attention.apply_attention(attention_module, net)
-    net = split_conv(net, num_outputs, split_projection, 'project',
-                     divisible_by=split_divisible_by, activation_fn=None,
-                     normalizer_fn=normalizer_fn)
-    if (residual and stride == 1 and
-        num_outputs == in_depth):
-      net += inputs
+    if projection_fn is split_conv:
+      # tf.identity as None: the same values without an op (see above).
+      net = split_conv(net, num_outputs, split_projection, 'project',
+                       divisible_by=split_divisible_by, stride=1,
+                       normalizer_fn=normalizer_fn,
+                       activation_fn=(None if project_activation_fn is
+                                      tf.identity else project_activation_fn))
+    else:
+      net = projection_fn(net, num_outputs, scope='project',
+                          normalizer_fn=normalizer_fn,
+                          activation_fn=project_activation_fn)
+    endpoints['projection_output'] = net
+    if depthwise_location == 'output':
+      net = depthwise(net, activation_fn=None)
+
+    if callable(residual):
+      net = residual(input_tensor=input_tensor, output_tensor=net)
+    elif (residual and
+          # Only where the shapes surely match: no stride, same depth.
+          stride == 1 and
+          net.get_shape().as_list()[3] == in_depth):
+      net += input_tensor
     net = tf.identity(net, name='output')
     endpoints['output'] = net
     return net

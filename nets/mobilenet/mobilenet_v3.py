@@ -55,6 +55,16 @@ hard_swish = conv_blocks.hard_swish
 relu = tf.nn.relu
 
 
+def _se4(expansion_tensor, input_tensor):
+  """`squeeze_excite` on the expansion, as an `expansion_transform`.
+
+  `expanded_conv` passes both tensors by keyword, as in TF-Slim; v3 gates
+  the (depthwise) expansion by itself and ignores the block's input.
+  """
+  del input_tensor
+  return conv_blocks.squeeze_excite(expansion_tensor)
+
+
 def _block(t, c, k, s=1, act=relu, se=False, **kwargs):
   """An inverted residual: expansion factor t, c outputs, k x k, stride s."""
   return op(conv_blocks.expanded_conv,
@@ -62,8 +72,8 @@ def _block(t, c, k, s=1, act=relu, se=False, **kwargs):
             num_outputs=c,
             kernel_size=(k, k),
             stride=s,
-            activation_fn=act,
-            expansion_transform=conv_blocks.squeeze_excite if se else None,
+            inner_activation_fn=act,
+            expansion_transform=_se4 if se else None,
             **kwargs)
 
 
