@@ -43,11 +43,10 @@ from datasets import dataset_factory
 from nets import attention
 from nets import nets_factory
 from train_lib import hvd
+from train_lib import optimizers
 
 FLAGS = flags.FLAGS
 
-OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'rmsprop',
-              'sgd')
 LR_DECAY_TYPES = ('exponential', 'fixed', 'polynomial')
 
 _CONTRIB_QUANTIZE = (
@@ -187,8 +186,9 @@ def define_optimization_flags():
       'for runs of a few thousand steps from scratch use 0.99, or the moving '
       'variances still remember their initial 1.0 and inference-mode accuracy '
       'collapses. Models without batch norm reject it.', **g)
-  flags.DEFINE_enum('optimizer', 'rmsprop', OPTIMIZERS,
-                    'Optimizer.', **g)
+  flags.DEFINE_enum('optimizer', 'rmsprop', optimizers.names(),
+                    'Optimizer, and the flags it reads: %s.' %
+                    optimizers.describe(), **g)
   flags.DEFINE_float('adadelta_rho', 0.95, 'Adadelta decay rate.', **g)
   flags.DEFINE_float('adagrad_initial_accumulator_value', 0.1,
                      'Adagrad initial accumulator value.', **g)

@@ -10,9 +10,10 @@ Slim's behaviour (flag names and defaults in `TrainConfig`):
 * learning rate: fixed, exponential (staircase) or polynomial decay with
   `decay_steps = int(num_samples / batch_size [/ replicas_to_aggregate] *
   num_epochs_per_decay)`, optional linear warm-up;
-* Slim's seven optimizers, `SyncReplicasOptimizer`, moving averages,
-  `trainable_scopes`, warm-starting with `checkpoint_exclude_scopes` and
-  `ignore_missing_vars` (see `finetune`).
+* Slim's seven optimizers (one table, `optimizers`),
+  `SyncReplicasOptimizer`, moving averages, `trainable_scopes`,
+  warm-starting with `checkpoint_exclude_scopes` and `ignore_missing_vars`
+  (see `finetune`).
 
 It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
 `learning.train` with a `MonitoredSession` and hooks, which also give:
@@ -68,6 +69,7 @@ from train_lib import errors
 from train_lib import finetune
 from train_lib import hvd
 from train_lib import locking
+from train_lib import optimizers
 from train_lib import schedule
 
 FLAGS_FILENAME = 'flags.txt'
@@ -239,46 +241,24 @@ def configure_learning_rate(global_step, num_samples_per_epoch, batch_size,
   return lr
 
 
-def configure_optimizer(learning_rate, optimizer='rmsprop', adadelta_rho=0.95,
-                        adagrad_initial_accumulator_value=0.1, adam_beta1=0.9,
-                        adam_beta2=0.999, opt_epsilon=1.0,
-                        ftrl_learning_rate_power=-0.5,
-                        ftrl_initial_accumulator_value=0.1, ftrl_l1=0.0,
-                        ftrl_l2=0.0, momentum=0.9, rmsprop_momentum=0.9,
-                        rmsprop_decay=0.9):
-  """Returns Slim's optimizer `optimizer` with the given parameters.
+def configure_optimizer(learning_rate, optimizer='rmsprop', **hparams):
+  """Returns Slim's optimizer `optimizer` (see `train_lib/optimizers.py`).
+
+  Args:
+    learning_rate: a float or scalar tensor.
+    optimizer: one of `optimizers.names()`.
+    **hparams: values of the optimizer flags (`TrainConfig` fields such as
+      `adam_beta1`, `opt_epsilon`); unset ones take `TrainConfig`'s default.
+
+  Returns:
+    A `tf.train.Optimizer`.
 
   Raises:
-    errors.UserError: for an unknown optimizer name.
+    errors.UserError: for an unknown optimizer name (listing the valid ones).
+    TypeError: for a keyword that is no `TrainConfig` field.
   """
-  if optimizer == 'adadelta':
-    return tf.train.AdadeltaOptimizer(learning_rate, rho=adadelta_rho,
-                                      epsilon=opt_epsilon)
-  if optimizer == 'adagrad':
-    return tf.train.AdagradOptimizer(
-        learning_rate,
-        initial_accumulator_value=adagrad_initial_accumulator_value)
-  if optimizer == 'adam':
-    return tf.train.AdamOptimizer(learning_rate, beta1=adam_beta1,
-                                  beta2=adam_beta2, epsilon=opt_epsilon)
-  if optimizer == 'ftrl':
-    return tf.train.FtrlOptimizer(
-        learning_rate, learning_rate_power=ftrl_learning_rate_power,
-        initial_accumulator_value=ftrl_initial_accumulator_value,
-        l1_regularization_strength=ftrl_l1,
-        l2_regularization_strength=ftrl_l2)
-  if optimizer == 'momentum':
-    return tf.train.MomentumOptimizer(learning_rate, momentum=momentum,
-                                      name='Momentum')
-  if optimizer == 'rmsprop':
-    return tf.train.RMSPropOptimizer(learning_rate, decay=rmsprop_decay,
-                                     momentum=rmsprop_momentum,
-                                     epsilon=opt_epsilon)
-  if optimizer == 'sgd':
-    return tf.train.GradientDescentOptimizer(learning_rate)
-  raise errors.UserError('Unknown optimizer %r; expected one of: %s' %
-                         (optimizer, 'adadelta, adagrad, adam, ftrl, '
-                          'momentum, rmsprop, sgd'))
+  return optimizers.build(optimizer, learning_rate,
+                          dataclasses.replace(TrainConfig(), **hparams))
 
 
 def variables_to_train(trainable_scopes=None):
@@ -380,6 +360,7 @@ def _validate(config):
         'which TensorFlow 1.15 without contrib does not have')
   if not config.dataset_dir:
     raise errors.UserError('--dataset_dir is required')
+  optimizers.check_name(config.optimizer)
   if not config.learning_rate > 0:
     raise errors.UserError('--learning_rate=%r must be > 0' %
                            (config.learning_rate,))
