@@ -45,6 +45,7 @@ from train_lib import checkpoints
 from train_lib import common
 from train_lib import errors
 from train_lib import finetune
+from train_lib import flag_groups
 
 ACCURACY = 'eval/Accuracy'
 RECALL_5 = 'eval/Recall_5'
@@ -78,7 +79,7 @@ class EvalConfig(object):
   reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
   attention_position: str = attention.STANDARD
   # Not a flag: extra keyword arguments for the network builder.
-  network_kwargs: typing.Optional[dict] = None
+  network_kwargs: typing.Optional[dict] = flag_groups.not_a_flag()
 
 
 def _checkpoint_step(checkpoint):

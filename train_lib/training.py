@@ -67,6 +67,7 @@ from train_lib import accelerate
 from train_lib import checkpoints
 from train_lib import errors
 from train_lib import finetune
+from train_lib import flag_groups
 from train_lib import hvd
 from train_lib import locking
 from train_lib import optimizers
@@ -155,8 +156,8 @@ class TrainConfig(object):
   # Not flags: the resolved flags to write to train_dir/flags.txt, and extra
   # keyword arguments for the network builder (e.g. {'depth_multiplier':
   # 0.25} for small test models).
-  flags_text: typing.Optional[str] = None
-  network_kwargs: typing.Optional[dict] = None
+  flags_text: typing.Optional[str] = flag_groups.not_a_flag()
+  network_kwargs: typing.Optional[dict] = flag_groups.not_a_flag()
 
 
 TrainResult = dict  # {'global_step': int, 'loss': float, 'checkpoint': str}
