@@ -19,42 +19,20 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import os
-
-from absl import app
-from absl import flags
-from absl import logging
-
-from train_lib import errors
 from train_lib import evaluation
 from train_lib import flag_groups
 
-FLAGS = flags.FLAGS
-
-flag_groups.declare_key_flags(
-    flag_groups.define_eval_flags() +
-    flag_groups.define_data_flags('test', 100, 'eval_image_size') +
-    flag_groups.define_model_flags())
-flag_groups.require_flag(
-    'dataset_dir', 'the directory of the dataset\'s TFRecords (see '
-    'download_and_convert_data.py)')
+flag_groups.declare_key_flags(flag_groups.define_eval_script_flags())
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Unexpected arguments: %s' % ' '.join(argv[1:]))
-  logging.set_verbosity(logging.INFO)
+def run():
   config = flag_groups.config_from_flags(evaluation.EvalConfig)
-
-  def run():
-    evaluator = evaluation.Evaluator(config)
-    try:
-      evaluator.evaluate(config.checkpoint_path)
-    finally:
-      evaluator.close()
-
-  errors.exit_on_user_error(run, os.path.basename(__file__))
+  evaluator = evaluation.Evaluator(config)
+  try:
+    evaluator.evaluate(config.checkpoint_path)
+  finally:
+    evaluator.close()
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=flag_groups.parse_flags)
+  flag_groups.run_script(run, __file__)

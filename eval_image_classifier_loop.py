@@ -23,7 +23,6 @@ from __future__ import print_function
 
 import os
 
-from absl import app
 from absl import flags
 from absl import logging
 
@@ -33,37 +32,24 @@ from train_lib import flag_groups
 
 FLAGS = flags.FLAGS
 
-flag_groups.declare_key_flags(
-    flag_groups.define_eval_flags(loop=True) +
-    flag_groups.define_data_flags('test', 100, 'eval_image_size') +
-    flag_groups.define_model_flags())
-flag_groups.require_flag(
-    'dataset_dir', 'the directory of the dataset\'s TFRecords (see '
-    'download_and_convert_data.py)')
+flag_groups.declare_key_flags(flag_groups.define_eval_script_flags(loop=True))
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Unexpected arguments: %s' % ' '.join(argv[1:]))
-  logging.set_verbosity(logging.INFO)
+def run():
   config = flag_groups.config_from_flags(evaluation.EvalConfig)
-
-  def run():
-    if not os.path.isdir(config.checkpoint_path):
-      raise errors.UserError('--checkpoint_path must be a training directory '
-                             'for the loop, got %s' % config.checkpoint_path)
-    evaluator = evaluation.Evaluator(config)
-    try:
-      results = evaluation.evaluation_loop(
-          evaluator, config.checkpoint_path,
-          eval_interval_secs=FLAGS.eval_interval_secs, timeout=FLAGS.timeout,
-          max_evaluations=FLAGS.max_evaluations)
-    finally:
-      evaluator.close()
-    logging.info('Evaluated %d checkpoints', len(results))
-
-  errors.exit_on_user_error(run, os.path.basename(__file__))
+  if not os.path.isdir(config.checkpoint_path):
+    raise errors.UserError('--checkpoint_path must be a training directory '
+                           'for the loop, got %s' % config.checkpoint_path)
+  evaluator = evaluation.Evaluator(config)
+  try:
+    results = evaluation.evaluation_loop(
+        evaluator, config.checkpoint_path,
+        eval_interval_secs=FLAGS.eval_interval_secs, timeout=FLAGS.timeout,
+        max_evaluations=FLAGS.max_evaluations)
+  finally:
+    evaluator.close()
+  logging.info('Evaluated %d checkpoints', len(results))
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=flag_groups.parse_flags)
+  flag_groups.run_script(run, __file__)

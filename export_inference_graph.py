@@ -20,14 +20,8 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import os
-
-from absl import app
 from absl import flags
-from absl import logging
 
-from datasets import dataset_factory
-from train_lib import errors
 from train_lib import export
 from train_lib import flag_groups
 
@@ -41,15 +35,7 @@ flags.DEFINE_integer('image_size', None,
                      lower_bound=1, **_g)
 flags.DEFINE_integer('batch_size', None,
                      'Fixed batch size; unset = dynamic.', lower_bound=1, **_g)
-flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
-                  'Dataset whose number of classes the model has.', **_g)
-flags.DEFINE_integer('labels_offset', 0,
-                     'Subtracted from the number of classes (1 for 1000-class '
-                     'ImageNet models).', lower_bound=0, **_g)
 flags.DEFINE_string('output_file', '', 'Where to write the GraphDef.', **_g)
-flags.DEFINE_string('dataset_dir', '',
-                    'Dataset directory (needed only for datasets whose '
-                    'classes come from converted metadata).', **_g)
 flags.DEFINE_bool('quantize', False,
                   'Not supported: needs tf.contrib.quantize, which TensorFlow '
                   '1.15 without contrib does not have. Must stay false.', **_g)
@@ -68,35 +54,24 @@ flags.DEFINE_bool('use_grayscale', False,
                   'One input channel instead of three.', **_g)
 flag_groups.declare_key_flags(
     flag_groups.define_model_flags() +
-    ['is_training', 'image_size', 'batch_size', 'dataset_name',
-     'labels_offset', 'output_file', 'dataset_dir', 'quantize',
+    flag_groups.define_export_dataset_flags() +
+    ['is_training', 'image_size', 'batch_size', 'output_file', 'quantize',
      'is_video_model', 'num_frames', 'write_text_graphdef', 'use_grayscale'])
 flag_groups.require_flag('output_file', 'where to write the GraphDef')
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Unexpected arguments: %s' % ' '.join(argv[1:]))
-  logging.set_verbosity(logging.INFO)
-  model_name = FLAGS.model_name
-  kwargs = dict(
+def run():
+  num_classes = export.dataset_num_classes(
+      FLAGS.dataset_name, FLAGS.dataset_dir, FLAGS.labels_offset)
+  export.export_inference_graph(
+      FLAGS.model_name, num_classes, FLAGS.output_file,
       is_training=FLAGS.is_training, image_size=FLAGS.image_size,
       batch_size=FLAGS.batch_size, use_grayscale=FLAGS.use_grayscale,
       attention_module=FLAGS.attention_module,
       reduction_ratio=FLAGS.reduction_ratio,
       attention_position=FLAGS.attention_position,
       write_text_graphdef=FLAGS.write_text_graphdef)
-  dataset_name, dataset_dir = FLAGS.dataset_name, FLAGS.dataset_dir
-  labels_offset, output_file = FLAGS.labels_offset, FLAGS.output_file
-
-  def run():
-    num_classes = export.dataset_num_classes(dataset_name, dataset_dir,
-                                             labels_offset)
-    export.export_inference_graph(model_name, num_classes, output_file,
-                                  **kwargs)
-
-  errors.exit_on_user_error(run, os.path.basename(__file__))
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=flag_groups.parse_flags)
+  flag_groups.run_script(run, __file__)

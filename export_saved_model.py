@@ -19,14 +19,8 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import os
-
-from absl import app
 from absl import flags
-from absl import logging
 
-from datasets import dataset_factory
-from train_lib import errors
 from train_lib import export
 from train_lib import flag_groups
 
@@ -38,14 +32,6 @@ flags.DEFINE_string('checkpoint_path', None,
                     **_g)
 flags.DEFINE_string('export_dir', None,
                     'SavedModel directory to create (must not exist).', **_g)
-flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
-                  'Dataset whose number of classes the model has.', **_g)
-flags.DEFINE_string('dataset_dir', '',
-                    'Dataset directory (needed only for datasets whose '
-                    'classes come from converted metadata).', **_g)
-flags.DEFINE_integer('labels_offset', 0,
-                     'Subtracted from the number of classes.', lower_bound=0,
-                     **_g)
 flags.DEFINE_string('preprocessing_name', None,
                     'Preprocessing; unset = the model\'s own.', **_g)
 flags.DEFINE_integer('image_size', None,
@@ -56,35 +42,26 @@ flags.DEFINE_float('moving_average_decay', None,
 flags.DEFINE_bool('use_grayscale', False, 'As in training.', **_g)
 flag_groups.declare_key_flags(
     flag_groups.define_model_flags() +
-    ['checkpoint_path', 'export_dir', 'dataset_name', 'dataset_dir',
-     'labels_offset', 'preprocessing_name', 'image_size',
+    flag_groups.define_export_dataset_flags() +
+    ['checkpoint_path', 'export_dir', 'preprocessing_name', 'image_size',
      'moving_average_decay', 'use_grayscale'])
 flag_groups.require_flag('checkpoint_path', 'the checkpoint to export')
 flag_groups.require_flag('export_dir', 'the SavedModel directory to create')
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Unexpected arguments: %s' % ' '.join(argv[1:]))
-  logging.set_verbosity(logging.INFO)
-  dataset_name, dataset_dir = FLAGS.dataset_name, FLAGS.dataset_dir
-  labels_offset = FLAGS.labels_offset
-  kwargs = dict(
-      model_name=FLAGS.model_name, checkpoint_path=FLAGS.checkpoint_path,
-      export_dir=FLAGS.export_dir, preprocessing_name=FLAGS.preprocessing_name,
-      image_size=FLAGS.image_size, attention_module=FLAGS.attention_module,
+def run():
+  num_classes = export.dataset_num_classes(
+      FLAGS.dataset_name, FLAGS.dataset_dir, FLAGS.labels_offset)
+  export.export_saved_model(
+      model_name=FLAGS.model_name, num_classes=num_classes,
+      checkpoint_path=FLAGS.checkpoint_path, export_dir=FLAGS.export_dir,
+      preprocessing_name=FLAGS.preprocessing_name, image_size=FLAGS.image_size,
+      attention_module=FLAGS.attention_module,
       reduction_ratio=FLAGS.reduction_ratio,
       attention_position=FLAGS.attention_position,
       moving_average_decay=FLAGS.moving_average_decay,
       use_grayscale=FLAGS.use_grayscale)
 
-  def run():
-    num_classes = export.dataset_num_classes(dataset_name, dataset_dir,
-                                             labels_offset)
-    export.export_saved_model(num_classes=num_classes, **kwargs)
-
-  errors.exit_on_user_error(run, os.path.basename(__file__))
-
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=flag_groups.parse_flags)
+  flag_groups.run_script(run, __file__)

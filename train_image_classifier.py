@@ -28,43 +28,20 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import os
-
-from absl import app
 from absl import flags
-from absl import logging
 
-from train_lib import errors
 from train_lib import flag_groups
 from train_lib import training
 
 FLAGS = flags.FLAGS
 
-flag_groups.declare_key_flags(
-    flag_groups.define_deployment_flags() +
-    flag_groups.define_logging_flags() +
-    flag_groups.define_optimization_flags() +
-    flag_groups.define_learning_rate_flags() +
-    flag_groups.define_data_flags('train', 32, 'train_image_size',
-                                  train=True) +
-    flag_groups.define_model_flags() +
-    flag_groups.define_finetune_flags() +
-    flag_groups.define_acceleration_flags() +
-    flag_groups.define_distribution_flags())
-flag_groups.require_flag(
-    'dataset_dir', 'the directory of the dataset\'s TFRecords (see '
-    'download_and_convert_data.py)')
+flag_groups.declare_key_flags(flag_groups.define_train_script_flags())
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError('Unexpected arguments: %s' % ' '.join(argv[1:]))
-  logging.set_verbosity(logging.INFO)
-  config = flag_groups.config_from_flags(
-      training.TrainConfig, flags_text=FLAGS.flags_into_string())
-  errors.exit_on_user_error(lambda: training.train(config),
-                            os.path.basename(__file__))
+def run():
+  training.train(flag_groups.config_from_flags(
+      training.TrainConfig, flags_text=FLAGS.flags_into_string()))
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=flag_groups.parse_flags)
+  flag_groups.run_script(run, __file__)

@@ -38,13 +38,14 @@ import typing
 
 from absl import logging
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from datasets import input_pipeline
 from nets import attention
+from train_lib import checkpoints
+from train_lib import common
 from train_lib import errors
 from train_lib import finetune
-from train_lib import training
+from train_lib import flag_groups
 
 ACCURACY = 'eval/Accuracy'
 RECALL_5 = 'eval/Recall_5'
@@ -78,7 +79,7 @@ class EvalConfig(object):
   reduction_ratio: int = attention.DEFAULT_REDUCTION_RATIO
   attention_position: str = attention.STANDARD
   # Not a flag: extra keyword arguments for the network builder.
-  network_kwargs: typing.Optional[dict] = None
+  network_kwargs: typing.Optional[dict] = flag_groups.not_a_flag()
 
 
 def _checkpoint_step(checkpoint):
@@ -112,27 +113,24 @@ class Evaluator(object):
     if not config.dataset_dir:
       raise errors.UserError('--dataset_dir is required')
     self._config = config
-    dataset = training.get_dataset(config.dataset_name,
-                                   config.dataset_split_name,
-                                   config.dataset_dir)
+    dataset = common.get_dataset(config.dataset_name,
+                                 config.dataset_split_name, config.dataset_dir)
     self.num_samples = dataset.num_samples
     self._dataset = dataset
-    num_classes = dataset.num_classes - config.labels_offset
+    num_classes = common.num_classes_after_offset(dataset.num_classes,
+                                                  config.labels_offset)
+    network_fn = common.build_network_fn(
+        config.model_name, num_classes, is_training=False,
+        attention_module=config.attention_module,
+        reduction_ratio=config.reduction_ratio,
+        attention_position=config.attention_position)
+    preprocess_fn = common.get_preprocessing(
+        common.preprocessing_name(config.model_name,
+                                  config.preprocessing_name),
+        is_training=False, use_grayscale=config.use_grayscale)
     self._graph = tf.Graph()
     with self._graph.as_default():
       tf_global_step = tf.train.get_or_create_global_step()
-      network_fn = training.build_network_fn(
-          config.model_name, num_classes, is_training=False,
-          attention_module=config.attention_module,
-          reduction_ratio=config.reduction_ratio,
-          attention_position=config.attention_position)
-      pp_name = (config.preprocessing_name or
-                 training.nets_factory.preprocessing_name(config.model_name))
-      if not pp_name:
-        raise errors.UserError('%s has no default preprocessing; pass '
-                               '--preprocessing_name' % config.model_name)
-      preprocess_fn = training.get_preprocessing(
-          pp_name, is_training=False, use_grayscale=config.use_grayscale)
       image_size = config.eval_image_size or network_fn.default_image_size
       with tf.device('/device:CPU:0'):
         ds = input_pipeline.build_dataset(
@@ -143,8 +141,8 @@ class Evaluator(object):
             skip_bad_records=config.skip_bad_records)
         self._iterator = tf.data.make_initializable_iterator(ds)
         images, labels = self._iterator.get_next()
-      logits, _ = training.call_network(
-          network_fn, images, config.network_kwargs or {}, config.model_name,
+      logits, _ = common.call_network(
+          network_fn, images, config.network_kwargs, config.model_name,
           image_size)
       predictions = tf.argmax(logits, 1)
       k = 5
@@ -164,12 +162,8 @@ class Evaluator(object):
           (ACCURACY, accuracy[0]), (RECALL_5, recall_5[0])])
       self._count = count
 
-      if config.moving_average_decay:
-        averages = tf.train.ExponentialMovingAverage(
-            config.moving_average_decay, tf_global_step)
-        to_restore = averages.variables_to_restore(slim.get_model_variables())
-      else:
-        to_restore = {v.op.name: v for v in slim.get_model_variables()}
+      to_restore = common.variables_to_restore(config.moving_average_decay,
+                                               tf_global_step)
       self._to_restore = to_restore
       self._saver = tf.train.Saver(to_restore)
       self._graph.finalize()
@@ -181,21 +175,11 @@ class Evaluator(object):
 
   def _check_variables(self, checkpoint):
     """Raises `UserError` if `checkpoint` lacks variables of the model."""
-    shapes = tf.train.NewCheckpointReader(checkpoint).get_variable_to_shape_map()
-    missing = [name for name in self._to_restore if name not in shapes]
-    if missing:
-      hint = (' (it has no moving averages: drop --moving_average_decay)'
-              if self._config.moving_average_decay else
-              ' (check --model_name, --attention_module and --labels_offset)')
-      raise errors.UserError(
-          'Checkpoint %s lacks %d variables of the model, first: %s%s' %
-          (checkpoint, len(missing), missing[0], hint))
-    for name, var in self._to_restore.items():
-      if list(shapes[name]) != var.get_shape().as_list():
-        raise errors.UserError(
-            'Variable %s has shape %s in the model but %s in checkpoint %s '
-            '(check --labels_offset and --model_name)' %
-            (name, var.get_shape().as_list(), list(shapes[name]), checkpoint))
+    hint = (' (it has no moving averages: drop --moving_average_decay)'
+            if self._config.moving_average_decay else
+            ' (check --model_name, --attention_module and --labels_offset)')
+    checkpoints.check_variables(self._to_restore, checkpoint, 'evaluate',
+                                hint=hint)
 
   def evaluate(self, checkpoint_path):
     """Evaluates one checkpoint (file, or directory = its latest).
@@ -224,14 +208,10 @@ class Evaluator(object):
       last_report = time.time()
       while batches < max_batches:
         try:
-          sess.run(self._update)
+          with common.data_errors_as_user_errors():
+            sess.run(self._update)
         except tf.errors.OutOfRangeError:
           break
-        except tf.errors.InvalidArgumentError as e:
-          message = input_pipeline.data_error_message(e)
-          if message is None:
-            raise
-          raise errors.UserError(message)
         batches += 1
         now = time.time()
         if (now - last_report >= _PROGRESS_SECS or batches == max_batches or
@@ -243,8 +223,7 @@ class Evaluator(object):
       values = sess.run(self._values)
       num_examples = int(sess.run(self._count))
     if not num_examples:
-      raise errors.UserError(
-          training.no_records_message(self._dataset))
+      raise errors.UserError(common.no_records_message(self._dataset))
     step = _checkpoint_step(checkpoint)
     metrics = collections.OrderedDict()
     metrics[ACCURACY] = float(values[ACCURACY])

@@ -23,19 +23,15 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
-import os
-import shutil
-
 from absl import logging
 import tensorflow.compat.v1 as tf
-import tf_slim as slim
 
 from datasets import dataset_factory
 from nets import attention
 from train_lib import checkpoints
+from train_lib import common
 from train_lib import errors
 from train_lib import finetune
-from train_lib import training
 
 SIGNATURE_INPUT = 'image_bytes'
 SIGNATURE_PROBABILITIES = 'probabilities'
@@ -68,11 +64,7 @@ def dataset_num_classes(dataset_name, dataset_dir='', labels_offset=0):
       raise errors.UserError(
           'The number of classes of %s is in its converted metadata: pass '
           '--dataset_dir' % dataset_name)
-  num_classes -= labels_offset
-  if num_classes < 1:
-    raise errors.UserError('--labels_offset=%d leaves no class' %
-                           labels_offset)
-  return num_classes
+  return common.num_classes_after_offset(num_classes, labels_offset)
 
 
 def export_inference_graph(model_name, num_classes, output_file,
@@ -94,7 +86,7 @@ def export_inference_graph(model_name, num_classes, output_file,
     raise errors.UserError('--output_file is required')
   graph = tf.Graph()
   with graph.as_default():
-    network_fn = training.build_network_fn(
+    network_fn = common.build_network_fn(
         model_name, num_classes, is_training=is_training,
         attention_module=attention_module, reduction_ratio=reduction_ratio,
         attention_position=attention_position)
@@ -106,25 +98,16 @@ def export_inference_graph(model_name, num_classes, output_file,
     output = end_points.get('Predictions', end_points.get('predictions',
                                                           logits))
     graph_def = graph.as_graph_def()
-  _atomic_write(output_file, str(graph_def) if write_text_graphdef else
-                graph_def.SerializeToString(), binary=not write_text_graphdef)
+  try:
+    common.atomic_write(output_file, str(graph_def) if write_text_graphdef
+                        else graph_def.SerializeToString(),
+                        binary=not write_text_graphdef)
+  except (tf.errors.OpError, OSError) as e:
+    raise errors.UserError('Cannot write --output_file=%s: %s' %
+                           (output_file, checkpoints.first_line(e)))
   logging.info('Wrote %s (input: input, output node: %s)', output_file,
                output.op.name)
   return output.op.name
-
-
-def _atomic_write(path, data, binary):
-  dirname = os.path.dirname(path)
-  try:
-    if dirname:
-      tf.gfile.MakeDirs(dirname)
-    tmp = path + '.tmp'
-    with tf.gfile.GFile(tmp, 'wb' if binary else 'w') as f:
-      f.write(data)
-    tf.gfile.Rename(tmp, path, overwrite=True)
-  except (tf.errors.OpError, OSError) as e:
-    raise errors.UserError('Cannot write --output_file=%s: %s' %
-                           (path, checkpoints.first_line(e)))
 
 
 def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
@@ -160,20 +143,17 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
     raise errors.UserError('Export directory %s already exists; choose a new '
                            'one (e.g. the next version number)' % export_dir)
   checkpoint = finetune.resolve_checkpoint(checkpoint_path)
-  pp_name = preprocessing_name or training.nets_factory.preprocessing_name(
-      model_name)
-  if not pp_name:
-    raise errors.UserError('%s has no default preprocessing; pass '
-                           '--preprocessing_name' % model_name)
+  network_fn = common.build_network_fn(
+      model_name, num_classes, is_training=False,
+      attention_module=attention_module, reduction_ratio=reduction_ratio,
+      attention_position=attention_position)
+  # Preprocessed as evaluation does.
+  preprocess_fn = common.get_preprocessing(
+      common.preprocessing_name(model_name, preprocessing_name),
+      is_training=False, use_grayscale=use_grayscale)
   graph = tf.Graph()
   with graph.as_default():
     global_step = tf.train.get_or_create_global_step()
-    network_fn = training.build_network_fn(
-        model_name, num_classes, is_training=False,
-        attention_module=attention_module, reduction_ratio=reduction_ratio,
-        attention_position=attention_position)
-    preprocess_fn = training.get_preprocessing(pp_name, is_training=False,
-                                               use_grayscale=use_grayscale)
     size = image_size or network_fn.default_image_size
     image_bytes = tf.placeholder(tf.string, [None], name=SIGNATURE_INPUT)
 
@@ -187,12 +167,8 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
     logits, _ = network_fn(images, **(network_kwargs or {}))
     probabilities = tf.nn.softmax(logits, name='probabilities')
     classes = tf.argmax(logits, 1, name='classes')
-    if moving_average_decay:
-      averages = tf.train.ExponentialMovingAverage(moving_average_decay,
-                                                   global_step)
-      to_restore = averages.variables_to_restore(slim.get_model_variables())
-    else:
-      to_restore = {v.op.name: v for v in slim.get_model_variables()}
+    to_restore = common.variables_to_restore(moving_average_decay,
+                                             global_step)
     checkpoints.check_variables(
         to_restore, checkpoint, 'export',
         hint=' (check --model_name, --attention_module, --dataset_name, '
@@ -202,21 +178,18 @@ def export_saved_model(model_name, num_classes, checkpoint_path, export_dir,
         inputs={SIGNATURE_INPUT: image_bytes},
         outputs={SIGNATURE_PROBABILITIES: probabilities,
                  SIGNATURE_CLASSES: classes})
-    tmp_dir = export_dir.rstrip('/') + '.tmp'
-    if tf.gfile.Exists(tmp_dir):
-      shutil.rmtree(tmp_dir)
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      saver.restore(sess, checkpoint)
-      builder = tf.saved_model.builder.SavedModelBuilder(tmp_dir)
-      builder.add_meta_graph_and_variables(
-          sess, [tf.saved_model.tag_constants.SERVING],
-          signature_def_map={
-              tf.saved_model.signature_constants
-              .DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature},
-          strip_default_attrs=True)
-      builder.save()
-  tf.gfile.Rename(tmp_dir, export_dir)
+    with common.atomic_path(export_dir, overwrite=False) as tmp_dir:
+      with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        saver.restore(sess, checkpoint)
+        builder = tf.saved_model.builder.SavedModelBuilder(tmp_dir)
+        builder.add_meta_graph_and_variables(
+            sess, [tf.saved_model.tag_constants.SERVING],
+            signature_def_map={
+                tf.saved_model.signature_constants
+                .DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature},
+            strip_default_attrs=True)
+        builder.save()
   logging.info('Exported %s (from %s) to %s: signature serving_default, '
                'input %s (encoded images), outputs %s, %s', model_name,
                checkpoint, export_dir, SIGNATURE_INPUT,

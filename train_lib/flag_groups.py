@@ -11,22 +11,31 @@ Flags whose choices are known at import (models, datasets, optimizers,
 attention modules) are enums, so absl rejects a bad value with a message
 listing the valid ones.
 
-Scripts read `FLAGS` only in `main` and hand plain values to the library
-(`config_from_flags`). `parse_flags` is a `flags_parser` for `app.run` that
-reports a bad flag on one line and exits with status 2.
+Each flag has one source of truth: the flag and the config field of the
+same name (`training.TrainConfig`, `evaluation.EvalConfig`) must agree in
+name and default (tests/test_config_flags.py checks every field against the
+flags `define_train_script_flags` / `define_eval_script_flags` define), and
+`config_from_flags` raises on a field without a flag unless the field is
+declared `not_a_flag()`. Every `define_*` takes `flag_values` (default
+`FLAGS`), so tests define the scripts' flags into a fresh `FlagValues`.
+
+Scripts read `FLAGS` only in their `run()` and hand plain values to the
+library (`config_from_flags`). `run_script` is every script's boundary: a
+bad flag is one line and exit status 2 (`parse_flags`), a `UserError` one
+line and status 1.
 
 Typical use (in a script):
 
-    from absl import app, flags
+    from absl import flags
     from train_lib import flag_groups
 
-    flag_groups.declare_key_flags(flag_groups.define_model_flags())
-    ...
-    def main(argv):
-      config = flag_groups.config_from_flags(training.TrainConfig)
+    flag_groups.declare_key_flags(flag_groups.define_train_script_flags())
+
+    def run():
+      training.train(flag_groups.config_from_flags(training.TrainConfig))
 
     if __name__ == '__main__':
-      app.run(main, flags_parser=flag_groups.parse_flags)
+      flag_groups.run_script(run, __file__)
 """
 
 from __future__ import absolute_import
@@ -37,17 +46,19 @@ import dataclasses
 import os
 import sys
 
+from absl import app
 from absl import flags
+from absl import logging
 
 from datasets import dataset_factory
 from nets import attention
 from nets import nets_factory
+from train_lib import errors
 from train_lib import hvd
+from train_lib import optimizers
 
 FLAGS = flags.FLAGS
 
-OPTIMIZERS = ('adadelta', 'adagrad', 'adam', 'ftrl', 'momentum', 'rmsprop',
-              'sgd')
 LR_DECAY_TYPES = ('exponential', 'fixed', 'polynomial')
 
 _CONTRIB_QUANTIZE = (
@@ -55,14 +66,14 @@ _CONTRIB_QUANTIZE = (
     '(SE-Slim does not use tf.contrib)')
 
 
-def _group(title):
+def _group(title, flag_values):
   """Returns the kwargs that file a flag under `title` in --helpfull."""
-  return dict(module_name=title)
+  return dict(module_name=title, flag_values=flag_values)
 
 
-def define_model_flags(default_model='inception_v3'):
+def define_model_flags(default_model='inception_v3', flag_values=FLAGS):
   """Model and attention flags (train, eval, export). Returns their names."""
-  g = _group('Model and attention')
+  g = _group('Model and attention', flag_values)
   flags.DEFINE_enum('model_name', default_model, nets_factory.names(),
                     'Name of the architecture (a Slim model name).', **g)
   flags.DEFINE_enum(
@@ -86,7 +97,7 @@ def define_model_flags(default_model='inception_v3'):
 
 
 def define_data_flags(split_default, batch_default, image_size_flag,
-                      train=False):
+                      train=False, flag_values=FLAGS):
   """Dataset and input-pipeline flags. Returns their names.
 
   Args:
@@ -94,8 +105,9 @@ def define_data_flags(split_default, batch_default, image_size_flag,
     batch_default: default of --batch_size (32 train, 100 eval).
     image_size_flag: 'train_image_size' or 'eval_image_size'.
     train: whether to add the training-only flag --num_readers.
+    flag_values: where to define them (absl's `FLAGS` unless a test's).
   """
-  g = _group('Dataset')
+  g = _group('Dataset', flag_values)
   flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
                     'Name of the dataset.', **g)
   flags.DEFINE_string('dataset_split_name', split_default,
@@ -137,9 +149,9 @@ def define_data_flags(split_default, batch_default, image_size_flag,
   return names
 
 
-def define_deployment_flags():
+def define_deployment_flags(flag_values=FLAGS):
   """Clones, replicas, parameter servers and cluster flags. Returns names."""
-  g = _group('Deployment (clones, replicas, cluster)')
+  g = _group('Deployment (clones, replicas, cluster)', flag_values)
   flags.DEFINE_string('master', '',
                       'Address of the TensorFlow master ("" = in-process; '
                       'set automatically with --job_name).', **g)
@@ -175,9 +187,9 @@ def define_deployment_flags():
           'num_ps_tasks', 'task', 'ps_hosts', 'worker_hosts', 'job_name']
 
 
-def define_optimization_flags():
+def define_optimization_flags(flag_values=FLAGS):
   """Optimizer flags. Returns their names."""
-  g = _group('Optimization')
+  g = _group('Optimization', flag_values)
   flags.DEFINE_float('weight_decay', 0.00004,
                      'L2 weight decay of the model\'s layers.', **g)
   flags.DEFINE_float(
@@ -187,8 +199,9 @@ def define_optimization_flags():
       'for runs of a few thousand steps from scratch use 0.99, or the moving '
       'variances still remember their initial 1.0 and inference-mode accuracy '
       'collapses. Models without batch norm reject it.', **g)
-  flags.DEFINE_enum('optimizer', 'rmsprop', OPTIMIZERS,
-                    'Optimizer.', **g)
+  flags.DEFINE_enum('optimizer', 'rmsprop', optimizers.names(),
+                    'Optimizer, and the flags it reads: %s.' %
+                    optimizers.describe(), **g)
   flags.DEFINE_float('adadelta_rho', 0.95, 'Adadelta decay rate.', **g)
   flags.DEFINE_float('adagrad_initial_accumulator_value', 0.1,
                      'Adagrad initial accumulator value.', **g)
@@ -213,7 +226,7 @@ def define_optimization_flags():
   flags.register_validator(
       'quantize_delay', lambda v: v == -1,
       message='quantized training is unavailable: %s; leave --quantize_delay '
-      'at -1' % _CONTRIB_QUANTIZE)
+      'at -1' % _CONTRIB_QUANTIZE, flag_values=flag_values)
   flags.DEFINE_integer(
       'random_seed', None,
       'Seed of the weight initialization, dropout and the input shuffles, '
@@ -232,9 +245,9 @@ def define_optimization_flags():
           'max_number_of_steps']
 
 
-def define_learning_rate_flags():
+def define_learning_rate_flags(flag_values=FLAGS):
   """Learning-rate schedule, label smoothing, sync replicas, EMA flags."""
-  g = _group('Learning rate')
+  g = _group('Learning rate', flag_values)
   flags.DEFINE_enum('learning_rate_decay_type', 'exponential', LR_DECAY_TYPES,
                     'How the learning rate decays.', **g)
   flags.DEFINE_float('learning_rate', 0.01, 'Initial learning rate.', **g)
@@ -267,9 +280,9 @@ def define_learning_rate_flags():
           'replicas_to_aggregate', 'moving_average_decay']
 
 
-def define_finetune_flags():
+def define_finetune_flags(flag_values=FLAGS):
   """Warm-start flags. Returns their names."""
-  g = _group('Fine-tuning')
+  g = _group('Fine-tuning', flag_values)
   flags.DEFINE_string(
       'checkpoint_path', None,
       'Checkpoint (file or directory = its latest) to warm-start the model '
@@ -295,14 +308,15 @@ def define_finetune_flags():
       'attention net first computes what the pretrained net did. Not for '
       'eca_block, which has no bias.', **g)
   # The flag's name before CBAM and ECA joined SE; flag files still use it.
-  flags.DEFINE_alias('se_identity_init', 'attention_identity_init')
+  flags.DEFINE_alias('se_identity_init', 'attention_identity_init',
+                     flag_values=flag_values)
   return ['checkpoint_path', 'checkpoint_exclude_scopes', 'trainable_scopes',
           'ignore_missing_vars', 'attention_identity_init']
 
 
-def define_logging_flags():
+def define_logging_flags(flag_values=FLAGS):
   """Train-dir, logging, summary and checkpoint flags. Returns names."""
-  g = _group('Logging and checkpoints')
+  g = _group('Logging and checkpoints', flag_values)
   flags.DEFINE_string('train_dir', '/tmp/tfmodel/',
                       'Where checkpoints, event logs and flags.txt go.', **g)
   flags.DEFINE_integer(
@@ -318,9 +332,9 @@ def define_logging_flags():
           'save_interval_secs']
 
 
-def define_acceleration_flags():
+def define_acceleration_flags(flag_values=FLAGS):
   """Mixed-precision and XLA flags (train_lib/accelerate.py). Returns names."""
-  g = _group('Acceleration (mixed precision, XLA)')
+  g = _group('Acceleration (mixed precision, XLA)', flag_values)
   flags.DEFINE_bool(
       'mixed_precision', False,
       'TensorFlow\'s automatic mixed-precision graph rewrite with dynamic '
@@ -335,9 +349,9 @@ def define_acceleration_flags():
   return ['mixed_precision', 'xla']
 
 
-def define_distribution_flags():
+def define_distribution_flags(flag_values=FLAGS):
   """Horovod flags (train_lib/hvd.py). Returns their names."""
-  g = _group('Distribution (Horovod)')
+  g = _group('Distribution (Horovod)', flag_values)
   flags.DEFINE_enum(
       'distribution', 'clones', hvd.DISTRIBUTIONS,
       'clones: Slim\'s in-graph clones (--num_clones) and ps/worker '
@@ -352,9 +366,9 @@ def define_distribution_flags():
   return ['distribution', 'horovod_lr_scaling']
 
 
-def define_eval_flags(loop=False):
+def define_eval_flags(loop=False, flag_values=FLAGS):
   """Evaluation flags (checkpoint, eval_dir, batches, EMA). Returns names."""
-  g = _group('Evaluation')
+  g = _group('Evaluation', flag_values)
   flags.DEFINE_string('master', '', 'Address of the TensorFlow master.', **g)
   flags.DEFINE_string(
       'checkpoint_path', '/tmp/tfmodel/',
@@ -375,7 +389,8 @@ def define_eval_flags(loop=False):
       'Not supported: needs %s. Must stay false.' % _CONTRIB_QUANTIZE, **g)
   flags.register_validator(
       'quantize', lambda v: not v,
-      message='--quantize is unavailable: %s' % _CONTRIB_QUANTIZE)
+      message='--quantize is unavailable: %s' % _CONTRIB_QUANTIZE,
+      flag_values=flag_values)
   names = ['master', 'checkpoint_path', 'eval_dir', 'max_num_batches',
            'moving_average_decay', 'quantize']
   if loop:
@@ -393,11 +408,76 @@ def define_eval_flags(loop=False):
   return names
 
 
-def require_flag(name, hint):
+def require_flag(name, hint, flag_values=FLAGS):
   """Makes flag `name` required, with a one-line message naming `hint`."""
   flags.register_validator(
       name, lambda v: v is not None and v != '',
-      message='--%s is required: %s' % (name, hint))
+      message='--%s is required: %s' % (name, hint), flag_values=flag_values)
+
+
+_DATASET_DIR_HINT = ('the directory of the dataset\'s TFRecords (see '
+                     'download_and_convert_data.py)')
+
+
+def define_train_script_flags(flag_values=FLAGS):
+  """Every flag of `train_image_classifier.py` (`TrainConfig`'s fields).
+
+  Returns:
+    Their names.
+  """
+  names = (define_deployment_flags(flag_values) +
+           define_logging_flags(flag_values) +
+           define_optimization_flags(flag_values) +
+           define_learning_rate_flags(flag_values) +
+           define_data_flags('train', 32, 'train_image_size', train=True,
+                             flag_values=flag_values) +
+           define_model_flags(flag_values=flag_values) +
+           define_finetune_flags(flag_values) +
+           define_acceleration_flags(flag_values) +
+           define_distribution_flags(flag_values))
+  require_flag('dataset_dir', _DATASET_DIR_HINT, flag_values)
+  return names
+
+
+def define_eval_script_flags(loop=False, flag_values=FLAGS):
+  """Every flag of `eval_image_classifier[_loop].py` (`EvalConfig`'s fields).
+
+  Args:
+    loop: add the loop's own flags (`LOOP_FLAGS`, not `EvalConfig` fields).
+    flag_values: where to define them.
+
+  Returns:
+    Their names.
+  """
+  names = (define_eval_flags(loop, flag_values) +
+           define_data_flags('test', 100, 'eval_image_size',
+                             flag_values=flag_values) +
+           define_model_flags(flag_values=flag_values))
+  require_flag('dataset_dir', _DATASET_DIR_HINT, flag_values)
+  return names
+
+
+# Flags of eval_image_classifier_loop.py that configure the loop (arguments
+# of `evaluation.evaluation_loop`), not the `Evaluator`.
+LOOP_FLAGS = ('eval_interval_secs', 'timeout', 'max_evaluations')
+
+
+def define_export_dataset_flags(flag_values=FLAGS):
+  """The dataset flags of the export scripts: which classes the model has.
+
+  Returns:
+    Their names.
+  """
+  g = _group('Export', flag_values)
+  flags.DEFINE_enum('dataset_name', 'imagenet', dataset_factory.names(),
+                    'Dataset whose number of classes the model has.', **g)
+  flags.DEFINE_string('dataset_dir', '',
+                      'Dataset directory (needed only for datasets whose '
+                      'classes come from converted metadata).', **g)
+  flags.DEFINE_integer('labels_offset', 0,
+                       'Subtracted from the number of classes (1 for '
+                       '1000-class ImageNet models).', lower_bound=0, **g)
+  return ['dataset_name', 'dataset_dir', 'labels_offset']
 
 
 def declare_key_flags(names):
@@ -426,20 +506,79 @@ def parse_flags(argv):
   return rest
 
 
-def config_from_flags(config_class, **overrides):
+# The dataclass field metadata key of `not_a_flag`.
+_NOT_A_FLAG = 'not_a_flag'
+
+
+def not_a_flag(default=None):
+  """A config field that no flag sets (`config_from_flags` leaves it).
+
+  Use as `network_kwargs: dict = flag_groups.not_a_flag()`; the script or
+  library caller passes it as an override.
+  """
+  return dataclasses.field(default=default, metadata={_NOT_A_FLAG: True})
+
+
+def is_flag_field(field):
+  """True unless the dataclass `field` was declared with `not_a_flag`."""
+  return not field.metadata.get(_NOT_A_FLAG, False)
+
+
+def config_from_flags(config_class, flag_values=None, **overrides):
   """Builds `config_class` (a dataclass) from the flags of the same names.
+
+  Every field takes the value of the flag of its name, except the fields in
+  `overrides` and those declared with `not_a_flag` (which keep their default
+  unless overridden). A field with neither a flag nor an override is a
+  mistake in the code (a field added without its flag, or a renamed flag),
+  reported before anything runs instead of silently using the default.
 
   Args:
     config_class: a dataclass whose fields are named like flags.
+    flag_values: the parsed flags (default: absl's `FLAGS`).
     **overrides: values for fields that are not flags or need conversion.
 
   Returns:
     An instance of `config_class`.
+
+  Raises:
+    ValueError: naming the first field that has no flag.
   """
+  flag_values = FLAGS if flag_values is None else flag_values
   values = {}
   for field in dataclasses.fields(config_class):
     if field.name in overrides:
       values[field.name] = overrides[field.name]
-    elif field.name in FLAGS:
-      values[field.name] = FLAGS[field.name].value
+    elif not is_flag_field(field):
+      continue
+    elif field.name in flag_values:
+      values[field.name] = flag_values[field.name].value
+    else:
+      raise ValueError(
+          '%s.%s has no flag --%s: define the flag (train_lib/flag_groups.py), '
+          'pass the field as an override, or declare it with '
+          'flag_groups.not_a_flag()' % (config_class.__name__, field.name,
+                                        field.name))
   return config_class(**values)
+
+
+def run_script(run, script_file):
+  """Runs a script: parses the flags, then `run()` at the error boundary.
+
+  Bad flags or stray arguments end the script with one line and status 2
+  (`parse_flags`); an error the user can fix, raised by `run()`, with one
+  line and status 1 (`errors.exit_on_user_error`); anything else keeps its
+  traceback. Logs at INFO level.
+
+  Args:
+    run: callable without arguments; what it returns is ignored.
+    script_file: the script's `__file__`, for the message prefix.
+  """
+  prog = os.path.basename(script_file)
+
+  def main(argv):
+    del argv  # parse_flags has refused any stray argument.
+    logging.set_verbosity(logging.INFO)
+    errors.exit_on_user_error(run, prog)
+
+  app.run(main, flags_parser=parse_flags)

@@ -10,9 +10,10 @@ Slim's behaviour (flag names and defaults in `TrainConfig`):
 * learning rate: fixed, exponential (staircase) or polynomial decay with
   `decay_steps = int(num_samples / batch_size [/ replicas_to_aggregate] *
   num_epochs_per_decay)`, optional linear warm-up;
-* Slim's seven optimizers, `SyncReplicasOptimizer`, moving averages,
-  `trainable_scopes`, warm-starting with `checkpoint_exclude_scopes` and
-  `ignore_missing_vars` (see `finetune`).
+* Slim's seven optimizers (one table, `optimizers`),
+  `SyncReplicasOptimizer`, moving averages, `trainable_scopes`,
+  warm-starting with `checkpoint_exclude_scopes` and `ignore_missing_vars`
+  (see `finetune`).
 
 It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
 `learning.train` with a `MonitoredSession` and hooks, which also give:
@@ -31,6 +32,12 @@ It replaces Slim's queue runners with a `tf.data` pipeline and Slim's
 * `--mixed_precision` and `--xla` (see `accelerate`), and Horovod with
   `--distribution=horovod` (see `hvd`), each hooked in at a few marked lines.
 
+`train()` runs a few named stages: `_check_and_build_inputs` (every check,
+and the dataset, network and preprocessing functions, built once),
+`_build_graph`, `_warm_start`, `_hooks` and `_run_session`; what it shares
+with evaluation and export (the factories and their errors, the choice of
+preprocessing, atomic writes) is in `common`.
+
 Typical use:
 
     from train_lib import training
@@ -46,6 +53,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import collections
 import dataclasses
 import os
 import time
@@ -56,18 +64,18 @@ import numpy as np
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
-from datasets import dataset_factory
 from datasets import input_pipeline
 from deployment import model_deploy
 from nets import attention
-from nets import nets_factory
-from preprocessing import preprocessing_factory
 from train_lib import accelerate
 from train_lib import checkpoints
+from train_lib import common
 from train_lib import errors
 from train_lib import finetune
+from train_lib import flag_groups
 from train_lib import hvd
 from train_lib import locking
+from train_lib import optimizers
 from train_lib import schedule
 
 FLAGS_FILENAME = 'flags.txt'
@@ -153,8 +161,8 @@ class TrainConfig(object):
   # Not flags: the resolved flags to write to train_dir/flags.txt, and extra
   # keyword arguments for the network builder (e.g. {'depth_multiplier':
   # 0.25} for small test models).
-  flags_text: typing.Optional[str] = None
-  network_kwargs: typing.Optional[dict] = None
+  flags_text: typing.Optional[str] = flag_groups.not_a_flag()
+  network_kwargs: typing.Optional[dict] = flag_groups.not_a_flag()
 
 
 TrainResult = dict  # {'global_step': int, 'loss': float, 'checkpoint': str}
@@ -239,46 +247,24 @@ def configure_learning_rate(global_step, num_samples_per_epoch, batch_size,
   return lr
 
 
-def configure_optimizer(learning_rate, optimizer='rmsprop', adadelta_rho=0.95,
-                        adagrad_initial_accumulator_value=0.1, adam_beta1=0.9,
-                        adam_beta2=0.999, opt_epsilon=1.0,
-                        ftrl_learning_rate_power=-0.5,
-                        ftrl_initial_accumulator_value=0.1, ftrl_l1=0.0,
-                        ftrl_l2=0.0, momentum=0.9, rmsprop_momentum=0.9,
-                        rmsprop_decay=0.9):
-  """Returns Slim's optimizer `optimizer` with the given parameters.
+def configure_optimizer(learning_rate, optimizer='rmsprop', **hparams):
+  """Returns Slim's optimizer `optimizer` (see `train_lib/optimizers.py`).
+
+  Args:
+    learning_rate: a float or scalar tensor.
+    optimizer: one of `optimizers.names()`.
+    **hparams: values of the optimizer flags (`TrainConfig` fields such as
+      `adam_beta1`, `opt_epsilon`); unset ones take `TrainConfig`'s default.
+
+  Returns:
+    A `tf.train.Optimizer`.
 
   Raises:
-    errors.UserError: for an unknown optimizer name.
+    errors.UserError: for an unknown optimizer name (listing the valid ones).
+    TypeError: for a keyword that is no `TrainConfig` field.
   """
-  if optimizer == 'adadelta':
-    return tf.train.AdadeltaOptimizer(learning_rate, rho=adadelta_rho,
-                                      epsilon=opt_epsilon)
-  if optimizer == 'adagrad':
-    return tf.train.AdagradOptimizer(
-        learning_rate,
-        initial_accumulator_value=adagrad_initial_accumulator_value)
-  if optimizer == 'adam':
-    return tf.train.AdamOptimizer(learning_rate, beta1=adam_beta1,
-                                  beta2=adam_beta2, epsilon=opt_epsilon)
-  if optimizer == 'ftrl':
-    return tf.train.FtrlOptimizer(
-        learning_rate, learning_rate_power=ftrl_learning_rate_power,
-        initial_accumulator_value=ftrl_initial_accumulator_value,
-        l1_regularization_strength=ftrl_l1,
-        l2_regularization_strength=ftrl_l2)
-  if optimizer == 'momentum':
-    return tf.train.MomentumOptimizer(learning_rate, momentum=momentum,
-                                      name='Momentum')
-  if optimizer == 'rmsprop':
-    return tf.train.RMSPropOptimizer(learning_rate, decay=rmsprop_decay,
-                                     momentum=rmsprop_momentum,
-                                     epsilon=opt_epsilon)
-  if optimizer == 'sgd':
-    return tf.train.GradientDescentOptimizer(learning_rate)
-  raise errors.UserError('Unknown optimizer %r; expected one of: %s' %
-                         (optimizer, 'adadelta, adagrad, adam, ftrl, '
-                          'momentum, rmsprop, sgd'))
+  return optimizers.build(optimizer, learning_rate,
+                          dataclasses.replace(TrainConfig(), **hparams))
 
 
 def variables_to_train(trainable_scopes=None):
@@ -380,6 +366,7 @@ def _validate(config):
         'which TensorFlow 1.15 without contrib does not have')
   if not config.dataset_dir:
     raise errors.UserError('--dataset_dir is required')
+  optimizers.check_name(config.optimizer)
   if not config.learning_rate > 0:
     raise errors.UserError('--learning_rate=%r must be > 0' %
                            (config.learning_rate,))
@@ -521,183 +508,6 @@ def _add_summaries(end_points, first_clone_scope, learning_rate):
   tf.summary.scalar('learning_rate', learning_rate)
 
 
-def _write_flags(train_dir, text):
-  """Writes `text` to train_dir/flags.txt (temporary name, then rename)."""
-  path = os.path.join(train_dir, FLAGS_FILENAME)
-  tmp = path + '.tmp'
-  with tf.gfile.GFile(tmp, 'w') as f:
-    f.write(text)
-  tf.gfile.Rename(tmp, path, overwrite=True)
-
-
-def no_records_message(split):
-  """The error for a split of which no record could be read and decoded."""
-  files = list(split.files)
-  return ('No record of split %r of dataset %r could be read and decoded: its '
-          '%d record file(s) (%s%s) are empty or every record is bad; re-run '
-          'download_and_convert_data.py --dataset_name=%s' %
-          (split.split_name, split.name, len(files), ', '.join(files[:3]),
-           ', ...' if len(files) > 3 else '', split.name))
-
-
-def call_network(network_fn, images, network_kwargs, model_name, image_size):
-  """Builds the network on `images`; an input it cannot take is a UserError.
-
-  A too small input either fails while the graph is built or leaves a
-  feature map with no pixels (whose mean is NaN: it would look like
-  divergence), so both are reported as the image size.
-  """
-  hint = ('--train_image_size/--eval_image_size=%s is too small for %s '
-          '(its default is %s)' % (image_size, model_name,
-                                   getattr(network_fn, 'default_image_size',
-                                           '?')))
-  try:
-    logits, end_points = network_fn(images, **network_kwargs)
-  except ValueError as e:
-    if 'size' in str(e) or 'dimension' in str(e).lower():
-      raise errors.UserError('%s: %s' % (hint, str(e).split('\n')[0]))
-    raise
-  for name, tensor in sorted(end_points.items()):
-    if not hasattr(tensor, 'shape') or tensor.shape.ndims != 4:
-      continue
-    if 0 in tensor.shape.as_list()[1:3]:
-      raise errors.UserError('%s: end point %s has no pixels (shape %s)' %
-                             (hint, name, tensor.shape.as_list()))
-  return logits, end_points
-
-
-def _preprocessing_name(config):
-  name = config.preprocessing_name or nets_factory.preprocessing_name(
-      config.model_name)
-  if not name:
-    raise errors.UserError(
-        '%s has no default preprocessing; pass --preprocessing_name' %
-        config.model_name)
-  return name
-
-
-def build_network_fn(model_name, num_classes, weight_decay=0.0,
-                     is_training=False, attention_module=None,
-                     reduction_ratio=attention.DEFAULT_REDUCTION_RATIO,
-                     batch_norm_decay=None,
-                     attention_position=attention.STANDARD):
-  """`nets_factory.get_network_fn` with its ValueErrors as `UserError`s."""
-  try:
-    return nets_factory.get_network_fn(
-        model_name, num_classes, weight_decay=weight_decay,
-        is_training=is_training, attention_module=attention_module or None,
-        reduction_ratio=reduction_ratio, batch_norm_decay=batch_norm_decay,
-        attention_position=attention_position)
-  except ValueError as e:
-    raise errors.UserError(str(e))
-
-
-def get_dataset(name, split_name, dataset_dir):
-  """`dataset_factory.get_dataset` with its ValueErrors as `UserError`s.
-
-  An unknown dataset name, or a split the dataset never has, is reported
-  first; then a `dataset_dir` that is missing or not a directory, before
-  the factory reads anything from it.
-  """
-  module = dataset_factory.datasets_map.get(name)
-  fixed_splits = getattr(module, 'SPLITS_TO_SIZES', None)
-  if module is not None and (fixed_splits is None or
-                             split_name in fixed_splits):
-    check_dataset_dir(dataset_dir)
-  try:
-    return dataset_factory.get_dataset(name, split_name, dataset_dir)
-  except ValueError as e:
-    raise errors.UserError(str(e))
-
-
-def get_preprocessing(name, is_training, use_grayscale):
-  """`preprocessing_factory.get_preprocessing`, errors as `UserError`s."""
-  try:
-    return preprocessing_factory.get_preprocessing(
-        name, is_training=is_training, use_grayscale=use_grayscale)
-  except ValueError as e:
-    raise errors.UserError(str(e))
-
-
-def train(config):
-  """Trains (or serves as a parameter server) as `config` says.
-
-  Args:
-    config: a `TrainConfig`.
-
-  Returns:
-    A dict with the final 'global_step', the last 'loss' (or None) and the
-    latest 'checkpoint' of `train_dir`; None for a parameter server (which
-    only returns if its server stops).
-
-  Raises:
-    errors.UserError: for settings that cannot work (see the messages).
-    errors.TrainingDivergedError: when the loss or a variable turns NaN/Inf.
-  """
-  # Horovod: None unless --distribution=horovod (train_lib/hvd.py).
-  replica = hvd.start(config.distribution)
-  if replica:
-    config = replica.resolve_config(config, config.horovod_lr_scaling)
-  config, cluster = _resolve_cluster(config)
-  _validate(config)
-  if config.job_name != 'ps':
-    # Check names and data before anything else, so that a bad setting is
-    # the only line the user sees.
-    dataset = get_dataset(config.dataset_name, config.dataset_split_name,
-                          config.dataset_dir)
-    num_classes = dataset.num_classes - config.labels_offset
-    if num_classes < 1:
-      raise errors.UserError('--labels_offset=%d leaves no class of the %d' %
-                             (config.labels_offset, dataset.num_classes))
-    build_network_fn(config.model_name, num_classes,
-                     attention_module=config.attention_module,
-                     reduction_ratio=config.reduction_ratio,
-                     batch_norm_decay=config.batch_norm_decay,
-                     attention_position=config.attention_position)
-    get_preprocessing(_preprocessing_name(config), is_training=True,
-                      use_grayscale=config.use_grayscale)
-    train_split = replica.shard(dataset) if replica else dataset
-  server = None
-  if cluster is not None:
-    server = tf.train.Server(cluster, job_name=config.job_name,
-                             task_index=config.task,
-                             config=tf.ConfigProto(allow_soft_placement=True))
-    if config.job_name == 'ps':
-      logging.info('Parameter server %d of %s serving', config.task,
-                   ','.join(config.ps_hosts))
-      server.join()
-      return None
-  master = server.target if server is not None else config.master
-  is_chief = replica.is_chief if replica else config.task == 0
-  num_gpus = num_local_gpus()
-  clone_on_cpu = resolve_clone_on_cpu(config.num_clones, config.clone_on_cpu,
-                                      num_gpus)
-  if clone_on_cpu and not config.clone_on_cpu:
-    logging.info('No GPU found: running %d clone(s) on the CPU',
-                 config.num_clones)
-
-  make_train_dir(config.train_dir)
-  lock = locking.TrainDirLock(config.train_dir) if is_chief else None
-  try:
-    return _train_in_dir(config, dataset, train_split, num_classes, server,
-                         master, is_chief, clone_on_cpu, replica, num_gpus)
-  finally:
-    if lock is not None:
-      lock.release()
-
-
-def check_dataset_dir(dataset_dir):
-  """Raises `errors.UserError` unless `dataset_dir` is a directory."""
-  if '://' in dataset_dir:
-    return
-  if not os.path.exists(dataset_dir):
-    raise errors.UserError('--dataset_dir=%s does not exist; create it with '
-                           'download_and_convert_data.py' % dataset_dir)
-  if not os.path.isdir(dataset_dir):
-    raise errors.UserError('--dataset_dir=%s is not a directory' %
-                           dataset_dir)
-
-
 def make_train_dir(train_dir):
   """Creates `train_dir` if needed; raises `UserError` if it cannot be used."""
   if '://' in train_dir:
@@ -718,247 +528,429 @@ def make_train_dir(train_dir):
     raise errors.UserError('--train_dir=%s is not writable' % train_dir)
 
 
-def _train_in_dir(config, dataset, train_split, num_classes, server, master,
-                  is_chief, clone_on_cpu, replica, num_gpus):
-  """Builds the graph and runs the training loop (holding the dir lock).
+# ---------------------------------------------------------------------------
+# The stages of train(), in order.
+# ---------------------------------------------------------------------------
 
-  `train_split` is the part of `dataset` this process reads (a Horovod rank's
-  shard of its files, else `dataset` itself); `replica` is the Horovod rank
-  (`train_lib/hvd.py`) or None.
+_Inputs = collections.namedtuple('_Inputs', [
+    'replica',  # hvd.Replica, or None unless --distribution=horovod
+    'cluster',  # tf.train.ClusterSpec of --ps_hosts/--worker_hosts, or None
+    'dataset',  # the DatasetSplit (None for a parameter server)
+    'train_split',  # the part of it this process reads (a Horovod shard)
+    'num_classes',  # dataset classes - labels_offset
+    'network_fn',  # builds the model in training mode, with weight decay
+    'preprocess_fn',  # training preprocessing
+])
+
+_Model = collections.namedtuple('_Model', [
+    'global_step',  # the global step variable
+    'total_loss',  # scalar: the clones' losses plus regularization
+    'train_tensor',  # runs one step; evaluates to total_loss ('train_op')
+    'step_after',  # the global step after the step ('step_after')
+    'learning_rate',  # scalar tensor
+    'optimizer',  # the (wrapped) optimizer; SyncReplicasOptimizer has a hook
+    'summary_op',  # every summary, merged
+])
+
+
+def _check_and_build_inputs(config):
+  """Stage 1: checks `config`; builds the dataset, network and preprocessing.
+
+  Every setting that can be wrong is checked here, before the training
+  directory, its lock, a server or a graph exists, so that a bad setting is
+  the only line the user sees. The network and preprocessing functions build
+  nothing until they are called, so the ones made here are the ones
+  `_build_graph` uses.
+
+  Args:
+    config: a `TrainConfig`.
+
+  Returns:
+    `(config, inputs)`: the config with the cluster sizes filled in and
+    Horovod's learning-rate scaling applied, and an `_Inputs` (with no
+    dataset, network or preprocessing for a parameter server, which reads no
+    data).
+
+  Raises:
+    errors.UserError: for settings that cannot work.
   """
-  restore_from = None
+  # Horovod: None unless --distribution=horovod (train_lib/hvd.py).
+  replica = hvd.start(config.distribution)
+  if replica:
+    config = replica.resolve_config(config, config.horovod_lr_scaling)
+  config, cluster = _resolve_cluster(config)
+  _validate(config)
+  if config.job_name == 'ps':
+    return config, _Inputs(replica, cluster, None, None, 0, None, None)
+  dataset = common.get_dataset(config.dataset_name, config.dataset_split_name,
+                               config.dataset_dir)
+  num_classes = common.num_classes_after_offset(dataset.num_classes,
+                                                config.labels_offset)
+  network_fn = common.build_network_fn(
+      config.model_name, num_classes, weight_decay=config.weight_decay,
+      is_training=True, attention_module=config.attention_module,
+      reduction_ratio=config.reduction_ratio,
+      batch_norm_decay=config.batch_norm_decay,
+      attention_position=config.attention_position)
+  preprocess_fn = common.get_preprocessing(
+      common.preprocessing_name(config.model_name, config.preprocessing_name),
+      is_training=True, use_grayscale=config.use_grayscale)
+  train_split = replica.shard(dataset) if replica else dataset
+  return config, _Inputs(replica, cluster, dataset, train_split, num_classes,
+                         network_fn, preprocess_fn)
+
+
+def _checkpoint_to_resume(train_dir, is_chief):
+  """The checkpoint of `train_dir` to resume from, or None to start afresh.
+
+  The chief (holding the lock) first removes what killed saves left, then
+  takes the newest checkpoint that reads back whole; other workers take
+  the latest the chief wrote.
+  """
   if is_chief:
-    checkpoints.remove_stale_temp_dirs(config.train_dir)
-    restore_from = checkpoints.restorable(config.train_dir)
-  else:
-    restore_from = tf.train.latest_checkpoint(config.train_dir)
+    checkpoints.remove_stale_temp_dirs(train_dir)
+    return checkpoints.restorable(train_dir)
+  return tf.train.latest_checkpoint(train_dir)
 
-  graph = tf.Graph()
-  with graph.as_default():
-    if config.random_seed is not None:
-      tf.set_random_seed(config.random_seed)
-    deploy_config = model_deploy.DeploymentConfig(
-        num_clones=config.num_clones, clone_on_cpu=clone_on_cpu,
-        replica_id=config.task, num_replicas=config.worker_replicas,
-        num_ps_tasks=config.num_ps_tasks)
-    with tf.device(deploy_config.variables_device()):
-      global_step = tf.train.get_or_create_global_step()
 
-    network_fn = build_network_fn(
-        config.model_name, num_classes, weight_decay=config.weight_decay,
-        is_training=True, attention_module=config.attention_module,
-        reduction_ratio=config.reduction_ratio,
-        batch_norm_decay=config.batch_norm_decay,
-        attention_position=config.attention_position)
-    preprocess_fn = get_preprocessing(_preprocessing_name(config),
-                                      is_training=True,
-                                      use_grayscale=config.use_grayscale)
-    image_size = config.train_image_size or network_fn.default_image_size
+def _build_clones(config, inputs, deploy_config):
+  """The input pipeline and `num_clones` clones of the model and its losses.
 
+  Returns:
+    The clones of `model_deploy.create_clones`; each one's outputs are its
+    end points.
+  """
+  image_size = config.train_image_size or inputs.network_fn.default_image_size
+  with tf.device(deploy_config.inputs_device()):
+    ds = input_pipeline.build_dataset(
+        inputs.train_split, inputs.preprocess_fn, config.batch_size,
+        image_size, is_training=True, num_readers=config.num_readers,
+        num_preprocessing_threads=config.num_preprocessing_threads,
+        labels_offset=config.labels_offset,
+        skip_bad_records=config.skip_bad_records, seed=config.random_seed)
+    iterator = tf.data.make_one_shot_iterator(ds)
+
+  def clone_fn():
+    """One clone: its own batch, the network and its losses."""
     with tf.device(deploy_config.inputs_device()):
-      ds = input_pipeline.build_dataset(
-          train_split, preprocess_fn, config.batch_size, image_size,
-          is_training=True, num_readers=config.num_readers,
-          num_preprocessing_threads=config.num_preprocessing_threads,
-          labels_offset=config.labels_offset,
-          skip_bad_records=config.skip_bad_records,
-          seed=config.random_seed)
-      iterator = tf.data.make_one_shot_iterator(ds)
-
-    network_kwargs = dict(config.network_kwargs or {})
-
-    def clone_fn():
-      """One clone: its own batch, the network and its losses."""
-      with tf.device(deploy_config.inputs_device()):
-        images, labels = iterator.get_next()
-      logits, end_points = call_network(network_fn, images, network_kwargs,
-                                         config.model_name, image_size)
-      onehot = tf.one_hot(labels, num_classes)
-      if 'AuxLogits' in end_points:
-        tf.losses.softmax_cross_entropy(
-            onehot, end_points['AuxLogits'],
-            label_smoothing=config.label_smoothing, weights=0.4,
-            scope='aux_loss')
+      images, labels = iterator.get_next()  # [batch, size, size, C], [batch]
+    logits, end_points = common.call_network(
+        inputs.network_fn, images, config.network_kwargs, config.model_name,
+        image_size)
+    onehot = tf.one_hot(labels, inputs.num_classes)
+    if 'AuxLogits' in end_points:
       tf.losses.softmax_cross_entropy(
-          onehot, logits, label_smoothing=config.label_smoothing, weights=1.0)
-      return end_points
+          onehot, end_points['AuxLogits'],
+          label_smoothing=config.label_smoothing, weights=0.4,
+          scope='aux_loss')
+    tf.losses.softmax_cross_entropy(
+        onehot, logits, label_smoothing=config.label_smoothing, weights=1.0)
+    return end_points
 
-    clones = model_deploy.create_clones(deploy_config, clone_fn)
-    first_clone_scope = clones[0].scope
-    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone_scope)
+  return model_deploy.create_clones(deploy_config, clone_fn)
 
-    if config.moving_average_decay:
-      moving_average_variables = slim.get_model_variables()
-      variable_averages = tf.train.ExponentialMovingAverage(
-          config.moving_average_decay, global_step)
+
+def _learning_rate_and_optimizer(config, global_step, num_samples):
+  """Logs the schedule; returns Slim's learning rate and `--optimizer`."""
+  schedule.log(schedule.describe(
+      num_samples, config.batch_size, config.num_clones,
+      config.num_epochs_per_decay, config.warmup_epochs,
+      config.max_number_of_steps, config.sync_replicas,
+      config.replicas_to_aggregate), config.learning_rate_decay_type,
+               config.num_epochs_per_decay, config.warmup_epochs)
+  learning_rate = configure_learning_rate(
+      global_step, num_samples, config.batch_size,
+      learning_rate=config.learning_rate,
+      learning_rate_decay_type=config.learning_rate_decay_type,
+      learning_rate_decay_factor=config.learning_rate_decay_factor,
+      num_epochs_per_decay=config.num_epochs_per_decay,
+      end_learning_rate=config.end_learning_rate,
+      warmup_epochs=config.warmup_epochs,
+      sync_replicas=config.sync_replicas,
+      replicas_to_aggregate=config.replicas_to_aggregate)
+  return learning_rate, optimizers.build(config.optimizer, learning_rate,
+                                         config)
+
+
+def _build_graph(config, inputs, clone_on_cpu, num_gpus):
+  """Stage 2: the training graph (in the default graph).
+
+  Clones of the model on their own batches, their losses, the moving
+  averages, the learning rate and optimizer (wrapped for sync replicas,
+  `--mixed_precision` and Horovod, in that order), the train op and the
+  summaries.
+
+  Returns:
+    A `_Model`.
+  """
+  if config.random_seed is not None:
+    tf.set_random_seed(config.random_seed)
+  deploy_config = model_deploy.DeploymentConfig(
+      num_clones=config.num_clones, clone_on_cpu=clone_on_cpu,
+      replica_id=config.task, num_replicas=config.worker_replicas,
+      num_ps_tasks=config.num_ps_tasks)
+  with tf.device(deploy_config.variables_device()):
+    global_step = tf.train.get_or_create_global_step()
+
+  clones = _build_clones(config, inputs, deploy_config)
+  first_clone_scope = clones[0].scope
+  update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, first_clone_scope)
+
+  if config.moving_average_decay:
+    moving_average_variables = slim.get_model_variables()
+    variable_averages = tf.train.ExponentialMovingAverage(
+        config.moving_average_decay, global_step)
+  else:
+    moving_average_variables, variable_averages = None, None
+
+  with tf.device(deploy_config.optimizer_device()):
+    learning_rate, optimizer = _learning_rate_and_optimizer(
+        config, global_step, inputs.dataset.num_samples)
+  if config.sync_replicas:
+    # The chief's queue runner applies the moving averages.
+    optimizer = tf.train.SyncReplicasOptimizer(
+        opt=optimizer, replicas_to_aggregate=config.replicas_to_aggregate,
+        total_num_replicas=config.worker_replicas,
+        variable_averages=variable_averages,
+        variables_to_average=moving_average_variables)
+  elif config.moving_average_decay:
+    update_ops.append(variable_averages.apply(moving_average_variables))
+  # Dynamic loss scaling for --mixed_precision (train_lib/accelerate.py).
+  optimizer = accelerate.wrap_optimizer(optimizer, config.mixed_precision,
+                                        num_gpus)
+  if inputs.replica:  # Gradients averaged over the Horovod ranks.
+    optimizer = inputs.replica.wrap_optimizer(optimizer)
+
+  total_loss, clones_gradients = model_deploy.optimize_clones(
+      clones, optimizer, var_list=variables_to_train(config.trainable_scopes))
+  grad_updates = optimizer.apply_gradients(clones_gradients,
+                                           global_step=global_step)
+  update_ops.append(grad_updates)
+  update_op = tf.group(*update_ops)
+  with tf.control_dependencies([update_op]):
+    train_tensor = tf.identity(total_loss, name='train_op')
+    step_after = tf.identity(global_step.read_value(), name='step_after')
+
+  _add_summaries(clones[0].outputs, first_clone_scope, learning_rate)
+  tf.summary.scalar('losses/total_loss', total_loss)
+  return _Model(global_step, total_loss, train_tensor, step_after,
+                learning_rate, optimizer, tf.summary.merge_all())
+
+
+def _warm_start(config, restore_from, is_chief):
+  """Stage 3: checks the checkpoint to resume from, or plans the warm start.
+
+  A checkpoint in `train_dir` wins: it must hold every variable of this
+  graph (else the flags changed since it was written), and
+  `--checkpoint_path` is then ignored. Without one, the chief warm-starts
+  the model variables from `--checkpoint_path` and/or starts the attention
+  gates near identity (`train_lib/finetune.py`).
+
+  Must run in the training graph, after `_build_graph`.
+
+  Returns:
+    `init_fn(session)` for the scaffold, or None.
+
+  Raises:
+    errors.UserError: the checkpoint does not fit the model.
+  """
+  if restore_from:
+    logging.info('Resuming from %s', restore_from)
+    checkpoints.check_variables(
+        tf.global_variables(), restore_from, 'resume',
+        hint=' (check --model_name, --attention_module, --dataset_name, '
+        '--labels_offset and --optimizer against %s, or use a new '
+        '--train_dir)' % os.path.join(config.train_dir, FLAGS_FILENAME))
+    if config.checkpoint_path:
+      logging.info('Ignoring --checkpoint_path=%s because %s already has a '
+                   'checkpoint', config.checkpoint_path, config.train_dir)
+    return None
+  if not is_chief or not (config.checkpoint_path or
+                          config.attention_identity_init):
+    return None
+  plan = None
+  if config.checkpoint_path:
+    plan = finetune.plan_warm_start(
+        slim.get_model_variables(), config.checkpoint_path,
+        exclude_scopes=config.checkpoint_exclude_scopes,
+        ignore_missing_vars=config.ignore_missing_vars)
+    logging.info(finetune.plan_summary(plan))
+  return finetune.make_init_fn(
+      plan, identity_init=config.attention_identity_init,
+      variables=slim.get_model_variables(), log_fn=logging.info)
+
+
+def _scaffold(init_fn, summary_op):
+  """The session scaffold: the warm start, the saver, the summaries."""
+  saver = tf.train.Saver(sharded=True, max_to_keep=5,
+                         keep_checkpoint_every_n_hours=10000.0,
+                         save_relative_paths=True)
+  return tf.train.Scaffold(
+      init_fn=(lambda _, sess: init_fn(sess)) if init_fn else None,
+      saver=saver, summary_op=summary_op)
+
+
+def _hooks(config, replica, model, scaffold, is_chief):
+  """Stage 4: the session hooks, in the order they must run.
+
+  Horovod's broadcast, sync replicas, the step limit, the NaN guard (before
+  the checkpoint hook, so a diverged step is never saved), the progress
+  lines, and on the chief the summaries and the checkpoints (refusing to
+  save a non-finite variable).
+
+  Returns:
+    `(hooks, progress)`; `progress.last_step` is the last step run.
+  """
+  images_per_step = config.batch_size * config.num_clones
+  hooks = []
+  if replica:  # Every rank starts from rank 0's variables.
+    hooks.extend(replica.hooks())
+    images_per_step *= replica.size
+  if config.sync_replicas:
+    hooks.append(model.optimizer.make_session_run_hook(is_chief))
+  if config.max_number_of_steps:
+    hooks.append(tf.train.StopAtStepHook(
+        last_step=config.max_number_of_steps))
+  # With Horovod the guard watches the ranks' mean loss, so that all of
+  # them stop at the same step.
+  hooks.append(_DivergenceHook(
+      replica.average(model.total_loss) if replica else model.total_loss,
+      model.global_step, config.train_dir))
+  progress = _ProgressHook(model.step_after, model.total_loss,
+                           model.learning_rate, config.log_every_n_steps,
+                           images_per_step)
+  hooks.append(progress)
+  if is_chief:
+    hooks.append(tf.train.SummarySaverHook(
+        save_secs=config.save_summaries_secs, output_dir=config.train_dir,
+        scaffold=scaffold))
+    float_vars = [v for v in tf.global_variables()
+                  if v.dtype.base_dtype.is_floating]
+    hooks.append(_CheckpointSaverHook(
+        config.train_dir, save_secs=config.save_interval_secs,
+        scaffold=scaffold,
+        listeners=[_FiniteVariablesListener(float_vars, config.train_dir)]))
+  return hooks, progress
+
+
+def _session_config(config, replica, server, num_gpus):
+  """The session's ConfigProto: placement, acceleration, Horovod's GPU.
+
+  Raises:
+    errors.UserError: a Horovod rank without a GPU of its own.
+  """
+  session_config = tf.ConfigProto(allow_soft_placement=True)
+  accelerate.configure_session(session_config, config.mixed_precision,
+                               config.xla, num_gpus)
+  if replica:
+    replica.configure_session(session_config, num_gpus)
+  if server is not None:
+    session_config.device_filters.extend(
+        ['/job:ps', '/job:worker/task:%d' % config.task])
+  return session_config
+
+
+def _run_session(config, dataset, model, hooks, progress, session_creator):
+  """Stage 5: runs training steps until a hook stops them.
+
+  Returns:
+    `(step, loss)`: the global step reached and the last loss (None if no
+    step ran).
+
+  Raises:
+    errors.UserError: no record of the split could be read, or a record
+      failed the pipeline's checks.
+    errors.TrainingDivergedError: from the NaN guard.
+  """
+  loss = None
+  with tf.train.MonitoredSession(session_creator=session_creator,
+                                 hooks=hooks) as sess:
+    step = sess.run_step_fn(
+        lambda step_context: step_context.session.run(model.global_step))
+    if config.max_number_of_steps and step >= config.max_number_of_steps:
+      logging.info('Global step %d already reached --max_number_of_steps=%d',
+                   step, config.max_number_of_steps)
     else:
-      moving_average_variables, variable_averages = None, None
-
-    schedule.log(schedule.describe(
-        dataset.num_samples, config.batch_size, config.num_clones,
-        config.num_epochs_per_decay, config.warmup_epochs,
-        config.max_number_of_steps, config.sync_replicas,
-        config.replicas_to_aggregate), config.learning_rate_decay_type,
-                 config.num_epochs_per_decay, config.warmup_epochs)
-    with tf.device(deploy_config.optimizer_device()):
-      learning_rate = configure_learning_rate(
-          global_step, dataset.num_samples, config.batch_size,
-          learning_rate=config.learning_rate,
-          learning_rate_decay_type=config.learning_rate_decay_type,
-          learning_rate_decay_factor=config.learning_rate_decay_factor,
-          num_epochs_per_decay=config.num_epochs_per_decay,
-          end_learning_rate=config.end_learning_rate,
-          warmup_epochs=config.warmup_epochs,
-          sync_replicas=config.sync_replicas,
-          replicas_to_aggregate=config.replicas_to_aggregate)
-      optimizer = configure_optimizer(
-          learning_rate, optimizer=config.optimizer,
-          adadelta_rho=config.adadelta_rho,
-          adagrad_initial_accumulator_value=(
-              config.adagrad_initial_accumulator_value),
-          adam_beta1=config.adam_beta1, adam_beta2=config.adam_beta2,
-          opt_epsilon=config.opt_epsilon,
-          ftrl_learning_rate_power=config.ftrl_learning_rate_power,
-          ftrl_initial_accumulator_value=(
-              config.ftrl_initial_accumulator_value),
-          ftrl_l1=config.ftrl_l1, ftrl_l2=config.ftrl_l2,
-          momentum=config.momentum, rmsprop_momentum=config.rmsprop_momentum,
-          rmsprop_decay=config.rmsprop_decay)
-
-    if config.sync_replicas:
-      # The chief's queue runner applies the moving averages.
-      optimizer = tf.train.SyncReplicasOptimizer(
-          opt=optimizer, replicas_to_aggregate=config.replicas_to_aggregate,
-          total_num_replicas=config.worker_replicas,
-          variable_averages=variable_averages,
-          variables_to_average=moving_average_variables)
-    elif config.moving_average_decay:
-      update_ops.append(variable_averages.apply(moving_average_variables))
-    # Dynamic loss scaling for --mixed_precision (train_lib/accelerate.py).
-    optimizer = accelerate.wrap_optimizer(optimizer, config.mixed_precision,
-                                          num_gpus)
-    if replica:  # Gradients averaged over the Horovod ranks.
-      optimizer = replica.wrap_optimizer(optimizer)
-
-    total_loss, clones_gradients = model_deploy.optimize_clones(
-        clones, optimizer,
-        var_list=variables_to_train(config.trainable_scopes))
-    grad_updates = optimizer.apply_gradients(clones_gradients,
-                                             global_step=global_step)
-    update_ops.append(grad_updates)
-    update_op = tf.group(*update_ops)
-    with tf.control_dependencies([update_op]):
-      train_tensor = tf.identity(total_loss, name='train_op')
-      step_after = tf.identity(global_step.read_value(), name='step_after')
-
-    _add_summaries(clones[0].outputs, first_clone_scope, learning_rate)
-    tf.summary.scalar('losses/total_loss', total_loss)
-    summary_op = tf.summary.merge_all()
-
-    # Warm start (only when train_dir has no checkpoint to resume from).
-    init_fn = None
-    latest = restore_from
-    if latest:
-      logging.info('Resuming from %s', latest)
-      checkpoints.check_variables(
-          tf.global_variables(), latest, 'resume',
-          hint=' (check --model_name, --attention_module, --dataset_name, '
-          '--labels_offset and --optimizer against %s, or use a new '
-          '--train_dir)' % os.path.join(config.train_dir, FLAGS_FILENAME))
-      if config.checkpoint_path:
-        logging.info('Ignoring --checkpoint_path=%s because %s already has a '
-                     'checkpoint', config.checkpoint_path, config.train_dir)
-    elif is_chief and (config.checkpoint_path or
-                       config.attention_identity_init):
-      plan = None
-      if config.checkpoint_path:
-        plan = finetune.plan_warm_start(
-            slim.get_model_variables(), config.checkpoint_path,
-            exclude_scopes=config.checkpoint_exclude_scopes,
-            ignore_missing_vars=config.ignore_missing_vars)
-        logging.info(finetune.plan_summary(plan))
-      init_fn = finetune.make_init_fn(
-          plan, identity_init=config.attention_identity_init,
-          variables=slim.get_model_variables(), log_fn=logging.info)
-
-    saver = tf.train.Saver(sharded=True, max_to_keep=5,
-                           keep_checkpoint_every_n_hours=10000.0,
-                           save_relative_paths=True)
-    scaffold = tf.train.Scaffold(
-        init_fn=(lambda _, sess: init_fn(sess)) if init_fn else None,
-        saver=saver, summary_op=summary_op)
-
-    images_per_step = config.batch_size * config.num_clones
-    hooks = []
-    if replica:  # Every rank starts from rank 0's variables.
-      hooks.extend(replica.hooks())
-      images_per_step *= replica.size
-    if config.sync_replicas:
-      hooks.append(optimizer.make_session_run_hook(is_chief))
-    if config.max_number_of_steps:
-      hooks.append(tf.train.StopAtStepHook(
-          last_step=config.max_number_of_steps))
-    # With Horovod the guard watches the ranks' mean loss, so that all of
-    # them stop at the same step.
-    hooks.append(_DivergenceHook(
-        replica.average(total_loss) if replica else total_loss, global_step,
-        config.train_dir))
-    progress = _ProgressHook(step_after, total_loss, learning_rate,
-                             config.log_every_n_steps, images_per_step)
-    hooks.append(progress)
-    if is_chief:
-      hooks.append(tf.train.SummarySaverHook(
-          save_secs=config.save_summaries_secs, output_dir=config.train_dir,
-          scaffold=scaffold))
-      float_vars = [v for v in tf.global_variables()
-                    if v.dtype.base_dtype.is_floating]
-      hooks.append(_CheckpointSaverHook(
-          config.train_dir, save_secs=config.save_interval_secs,
-          scaffold=scaffold,
-          listeners=[_FiniteVariablesListener(float_vars, config.train_dir)]))
-
-    # Every check passed: only now does this run's flags.txt replace the
-    # one that describes the checkpoints in train_dir.
-    if is_chief and config.flags_text is not None:
-      _write_flags(config.train_dir, config.flags_text)
-
-    session_config = tf.ConfigProto(allow_soft_placement=True)
-    accelerate.configure_session(session_config, config.mixed_precision,
-                                 config.xla, num_gpus)
-    if replica:
-      replica.configure_session(session_config, num_gpus)
-    if server is not None:
-      session_config.device_filters.extend(
-          ['/job:ps', '/job:worker/task:%d' % config.task])
-    if is_chief or replica:  # Horovod ranks each initialize, then broadcast.
-      creator = tf.train.ChiefSessionCreator(
-          scaffold=scaffold, master=master, config=session_config,
-          checkpoint_filename_with_path=restore_from)
-    else:
-      creator = tf.train.WorkerSessionCreator(
-          scaffold=scaffold, master=master, config=session_config)
-
-    loss = None
-    with tf.train.MonitoredSession(session_creator=creator,
-                                   hooks=hooks) as sess:
-      step = sess.run_step_fn(
-          lambda step_context: step_context.session.run(global_step))
-      if config.max_number_of_steps and step >= config.max_number_of_steps:
-        logging.info('Global step %d already reached --max_number_of_steps=%d',
-                     step, config.max_number_of_steps)
-      else:
-        try:
+      try:
+        with common.data_errors_as_user_errors():
           while not sess.should_stop():
-            loss = sess.run(train_tensor)
-        except tf.errors.OutOfRangeError:
-          raise errors.UserError(no_records_message(dataset))
-        except tf.errors.InvalidArgumentError as e:
-          message = input_pipeline.data_error_message(e)
-          if message is None:
-            raise
-          raise errors.UserError(message)
-        step = progress.last_step if progress.last_step is not None else step
-  logging.info('Training stopped at step %d', step)
-  return {'global_step': int(step),
-          'loss': None if loss is None else float(loss),
-          'checkpoint': tf.train.latest_checkpoint(config.train_dir)}
+            loss = sess.run(model.train_tensor)
+      except tf.errors.OutOfRangeError:
+        raise errors.UserError(common.no_records_message(dataset))
+      step = progress.last_step if progress.last_step is not None else step
+  return step, loss
+
+
+def train(config):
+  """Trains (or serves as a parameter server) as `config` says.
+
+  The stages: `_check_and_build_inputs` (every check, and the dataset,
+  network and preprocessing, built once), then for a parameter server only
+  its server; else the training directory and its lock, `_build_graph`,
+  `_warm_start`, `_hooks`, `flags.txt` (written only once every check has
+  passed) and `_run_session`.
+
+  Args:
+    config: a `TrainConfig`.
+
+  Returns:
+    A dict with the final 'global_step', the last 'loss' (or None) and the
+    latest 'checkpoint' of `train_dir`; None for a parameter server (which
+    only returns if its server stops).
+
+  Raises:
+    errors.UserError: for settings that cannot work (see the messages).
+    errors.TrainingDivergedError: when the loss or a variable turns NaN/Inf.
+  """
+  config, inputs = _check_and_build_inputs(config)
+  server = None
+  if inputs.cluster is not None:
+    server = tf.train.Server(inputs.cluster, job_name=config.job_name,
+                             task_index=config.task,
+                             config=tf.ConfigProto(allow_soft_placement=True))
+    if config.job_name == 'ps':
+      logging.info('Parameter server %d of %s serving', config.task,
+                   ','.join(config.ps_hosts))
+      server.join()
+      return None
+  master = server.target if server is not None else config.master
+  replica = inputs.replica
+  is_chief = replica.is_chief if replica else config.task == 0
+  num_gpus = num_local_gpus()
+  clone_on_cpu = resolve_clone_on_cpu(config.num_clones, config.clone_on_cpu,
+                                      num_gpus)
+  if clone_on_cpu and not config.clone_on_cpu:
+    logging.info('No GPU found: running %d clone(s) on the CPU',
+                 config.num_clones)
+
+  make_train_dir(config.train_dir)
+  lock = locking.TrainDirLock(config.train_dir) if is_chief else None
+  try:
+    restore_from = _checkpoint_to_resume(config.train_dir, is_chief)
+    with tf.Graph().as_default():
+      model = _build_graph(config, inputs, clone_on_cpu, num_gpus)
+      init_fn = _warm_start(config, restore_from, is_chief)
+      scaffold = _scaffold(init_fn, model.summary_op)
+      hooks, progress = _hooks(config, replica, model, scaffold, is_chief)
+      session_config = _session_config(config, replica, server, num_gpus)
+      # Every check passed: only now does this run's flags.txt replace the
+      # one that describes the checkpoints in train_dir.
+      if is_chief and config.flags_text is not None:
+        common.atomic_write(os.path.join(config.train_dir, FLAGS_FILENAME),
+                            config.flags_text)
+      if is_chief or replica:  # Horovod ranks each initialize, then broadcast.
+        creator = tf.train.ChiefSessionCreator(
+            scaffold=scaffold, master=master, config=session_config,
+            checkpoint_filename_with_path=restore_from)
+      else:
+        creator = tf.train.WorkerSessionCreator(
+            scaffold=scaffold, master=master, config=session_config)
+      step, loss = _run_session(config, inputs.dataset, model, hooks,
+                                progress, creator)
+    logging.info('Training stopped at step %d', step)
+    return {'global_step': int(step),
+            'loss': None if loss is None else float(loss),
+            'checkpoint': tf.train.latest_checkpoint(config.train_dir)}
+  finally:
+    if lock is not None:
+      lock.release()
