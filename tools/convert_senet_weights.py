@@ -25,6 +25,7 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import collections
 import os
 import sys
 
@@ -91,13 +92,18 @@ def convert(input_path, model_name, output_prefix):
       raise errors.UserError(
           'internal: %s variables without weights %s, weights without '
           'variables %s' % (model_name, missing[:3], unused[:3]))
+    # One run assigns every variable: a `Variable.load` per variable would
+    # prepare a new executor for each of the few hundred feeds (about 15 s for
+    # SE-ResNet-50 on TF 1.15, 60 s for SE-ResNet-152).
+    feeds = collections.OrderedDict(
+        (tf.placeholder(v.dtype.base_dtype, v.shape), v) for v in variables)
+    assign_all = tf.group(*[v.assign(p) for p, v in feeds.items()])
     saver = tf.train.Saver(variables, write_version=tf.train.SaverDef.V2)
     directory = os.path.dirname(os.path.abspath(output_prefix))
     tf.gfile.MakeDirs(directory)
     temp_prefix = '%s.tmp-%d' % (output_prefix, os.getpid())
     with tf.Session() as sess:
-      for var in variables:
-        var.load(values[var.op.name], sess)
+      sess.run(assign_all, {p: values[v.op.name] for p, v in feeds.items()})
       try:
         saver.save(sess, temp_prefix, write_meta_graph=False,
                    write_state=False)
