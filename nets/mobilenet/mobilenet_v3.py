@@ -62,7 +62,8 @@ def _se4(expansion_tensor, input_tensor):
   the (depthwise) expansion by itself and ignores the block's input.
   """
   del input_tensor
-  return conv_blocks.squeeze_excite(expansion_tensor)
+  return conv_blocks.squeeze_excite(expansion_tensor, squeeze_factor=4,
+                                    gating_fn=conv_blocks.hard_sigmoid)
 
 
 def _block(t, c, k, s=1, act=relu, se=False, **kwargs):
