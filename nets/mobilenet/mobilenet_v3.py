@@ -251,7 +251,7 @@ def mobilenet(inputs,
   """
   return lib.mobilenet(
       inputs,
-      V3_LARGE if conv_defs is None else conv_defs,
+      conv_defs=V3_LARGE if conv_defs is None else conv_defs,
       num_classes=num_classes,
       scope=scope,
       multiplier=depth_multiplier,
