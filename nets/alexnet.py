@@ -32,6 +32,9 @@ def _trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
 
 
+trunc_normal = _trunc_normal  # TF-Slim's public name of the same helper.
+
+
 def alexnet_v2_arg_scope(weight_decay=0.0005):
   """Returns the AlexNet arg_scope (`conv_fc.arg_scope`, biases 0.1).
 

@@ -33,6 +33,9 @@ def _trunc_normal(stddev):
   return tf.truncated_normal_initializer(0.0, stddev)
 
 
+trunc_normal = _trunc_normal  # TF-Slim's public name of the same helper.
+
+
 def overfeat_arg_scope(weight_decay=0.0005):
   """Returns the OverFeat arg_scope (`conv_fc.arg_scope`, zero biases).
 

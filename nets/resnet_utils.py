@@ -1,9 +1,12 @@
 """ResNet building blocks under TF-Slim's name `nets.resnet_utils`.
 
-`Block`, `subsample`, `conv2d_same` and `resnet_arg_scope` are
-`tf_slim.nets.resnet_utils`' own, re-exported. `stack_blocks_dense` is ours
-because tf_slim's lacks research/slim's `store_non_strided_activations`
-option; with that option off it builds the same scopes and ops as tf_slim's.
+`Block`, `subsample` and `conv2d_same` are `tf_slim.nets.resnet_utils`' own,
+re-exported. `stack_blocks_dense` is ours because tf_slim's lacks
+research/slim's `store_non_strided_activations` option; with that option off
+it builds the same scopes and ops as tf_slim's. `resnet_arg_scope` is ours
+because tf_slim's lacks research/slim's `activation_fn`, `use_batch_norm` and
+`batch_norm_updates_collections`; with their defaults it sets what tf_slim's
+does.
 
 Blocks subsample in their last unit (not the first, as [1]'s reference code
 does); the two give identical results and this is lighter on memory.
@@ -37,7 +40,51 @@ from tf_slim.nets import resnet_utils as _tf_slim_resnet_utils
 Block = _tf_slim_resnet_utils.Block
 subsample = _tf_slim_resnet_utils.subsample
 conv2d_same = _tf_slim_resnet_utils.conv2d_same
-resnet_arg_scope = _tf_slim_resnet_utils.resnet_arg_scope
+
+
+def resnet_arg_scope(weight_decay=0.0001,
+                     batch_norm_decay=0.997,
+                     batch_norm_epsilon=1e-5,
+                     batch_norm_scale=True,
+                     activation_fn=tf.nn.relu,
+                     use_batch_norm=True,
+                     batch_norm_updates_collections=tf.GraphKeys.UPDATE_OPS):
+  """The ResNet arg scope of research/slim (a superset of tf_slim's).
+
+  Its batch-norm defaults suit the reference models of [1]; training from
+  scratch may need others.
+
+  Args:
+    weight_decay: L2 coefficient of the conv weights.
+    batch_norm_decay: moving-average decay of batch norm.
+    batch_norm_epsilon: added to the variance in batch norm.
+    batch_norm_scale: whether batch norm learns a `gamma`.
+    activation_fn: activation of the convolutions.
+    use_batch_norm: whether the convolutions are followed by batch norm
+      (False: biases instead).
+    batch_norm_updates_collections: collection of the moving-average update
+      ops (None: update in place).
+
+  Returns:
+    An `arg_scope` for conv2d, batch_norm and max_pool2d (SAME padding, as
+    in TF-Slim, which eases feature alignment for dense prediction).
+  """
+  batch_norm_params = {
+      'decay': batch_norm_decay,
+      'epsilon': batch_norm_epsilon,
+      'scale': batch_norm_scale,
+      'updates_collections': batch_norm_updates_collections,
+  }
+  with slim.arg_scope(
+      [slim.conv2d],
+      weights_regularizer=slim.l2_regularizer(weight_decay),
+      weights_initializer=slim.variance_scaling_initializer(),
+      activation_fn=activation_fn,
+      normalizer_fn=slim.batch_norm if use_batch_norm else None,
+      normalizer_params=batch_norm_params):
+    with slim.arg_scope([slim.batch_norm], **batch_norm_params):
+      with slim.arg_scope([slim.max_pool2d], padding='SAME') as arg_sc:
+        return arg_sc
 
 _UNREACHABLE = 'The target output_stride cannot be reached.'
 

@@ -336,3 +336,157 @@ def test_callable_residual_gets_slims_keywords():
     assert net.op.inputs[0].op.inputs[0].name == (
         endpoints['projection_output'].name)
   assert seen['shapes'] == ([1, 8, 8, 16], [1, 4, 4, 24])
+
+
+# ---------------------------------------------------------------------------
+# The other public helpers of TF-Slim's conv_blocks.
+# ---------------------------------------------------------------------------
+
+
+def test_expand_input_by_factor_rounds_like_slim():
+  # make_divisible(16 * 6) = 96; 20 * 2.5 = 50 -> 48 (within 10%);
+  # 10 * 0.5 = 5 -> min_value 8; 7 * 3 = 21 -> 16 is under 90%, so 32.
+  assert conv_blocks.expand_input_by_factor(6)(num_inputs=16) == 96
+  assert conv_blocks.expand_input_by_factor(2.5)(num_inputs=20, x=1) == 48
+  assert conv_blocks.expand_input_by_factor(0.5)(num_inputs=10) == 8
+  assert conv_blocks.expand_input_by_factor(3, divisible_by=16)(
+      num_inputs=7) == 32
+  params = list(inspect.signature(conv_blocks.expand_input_by_factor)
+                .parameters)
+  assert params == ['n', 'divisible_by']
+
+
+def _run(fetches, feed=None):
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    return sess.run(fetches, feed)
+
+
+def test_split_separable_conv2d_names_shapes_and_endpoints():
+  with tf.Graph().as_default():
+    endpoints = {}
+    with slim.arg_scope([slim.separable_conv2d, slim.conv2d],
+                        activation_fn=None):
+      net = conv_blocks.split_separable_conv2d(
+          tf.zeros([1, 9, 9, 4]), 16, scope='Conv2d_1', stride=2,
+          endpoints=endpoints)
+      anon = conv_blocks.split_separable_conv2d(tf.zeros([1, 8, 8, 4]), 8)
+      anon2 = conv_blocks.split_separable_conv2d(tf.zeros([1, 8, 8, 4]), 8)
+    shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+  assert net.shape.as_list() == [1, 5, 5, 16]
+  assert anon.shape.as_list() == anon2.shape.as_list() == [1, 8, 8, 8]
+  assert shapes['Conv2d_1_depthwise/depthwise_weights'] == [3, 3, 4, 1]
+  assert shapes['Conv2d_1_depthwise/biases'] == [4]
+  assert shapes['Conv2d_1_pointwise/weights'] == [1, 1, 4, 16]
+  assert shapes['separable/depthwise/depthwise_weights'] == [3, 3, 4, 1]
+  assert shapes['separable/pointwise/weights'] == [1, 1, 4, 8]
+  assert shapes['separable_1/pointwise/weights'] == [1, 1, 4, 8]
+  assert sorted(endpoints) == ['Conv2d_1_depthwise', 'Conv2d_1_pointwise']
+  assert endpoints['Conv2d_1_depthwise'].shape.as_list() == [1, 5, 5, 4]
+  assert endpoints['Conv2d_1_pointwise'] is net
+
+
+def test_split_separable_conv2d_values_and_explicit_padding():
+  # Depthwise all-ones 3x3 then pointwise all-ones: each output channel is
+  # the sum over channels of the 3x3 box sums. With explicit padding and
+  # VALID the output keeps SAME's size and (zero padding) SAME's values.
+  x = np.arange(2 * 5 * 5 * 3, dtype=np.float32).reshape([2, 5, 5, 3])
+  box = np.zeros_like(x)
+  padded = np.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]])
+  for i in range(5):
+    for j in range(5):
+      box[:, i, j] = padded[:, i:i + 3, j:j + 3].sum(axis=(1, 2))
+  expected = np.repeat(box.sum(axis=3, keepdims=True), 2, axis=3)
+  with tf.Graph().as_default():
+    ones = tf.ones_initializer()
+    with slim.arg_scope([slim.separable_conv2d, slim.conv2d],
+                        activation_fn=None, weights_initializer=ones):
+      same = conv_blocks.split_separable_conv2d(tf.constant(x), 2, scope='a')
+      explicit = conv_blocks.split_separable_conv2d(
+          tf.constant(x), 2, scope='b', use_explicit_padding=True)
+      relu = None
+    with slim.arg_scope([slim.separable_conv2d, slim.conv2d],
+                        weights_initializer=ones):
+      relu = conv_blocks.split_separable_conv2d(-tf.constant(x), 2,
+                                                scope='c')
+    got_same, got_explicit, got_relu = _run([same, explicit, relu])
+  np.testing.assert_allclose(got_same, expected, rtol=1e-6)
+  np.testing.assert_allclose(got_explicit, expected, rtol=1e-6)
+  # slim's default ReLU on the depthwise output zeroes negative inputs.
+  np.testing.assert_array_equal(got_relu, np.zeros_like(expected))
+
+
+def test_squeeze_excite_has_slims_signature():
+  params = inspect.signature(inspect.unwrap(conv_blocks.squeeze_excite))
+  assert list(params.parameters) == [
+      'input_tensor', 'divisible_by', 'squeeze_factor',
+      'inner_activation_fn', 'gating_fn', 'squeeze_input_tensor', 'pool']
+  defaults = {k: v.default for k, v in params.parameters.items()}
+  assert defaults['divisible_by'] == 8 and defaults['squeeze_factor'] == 3
+  assert defaults['gating_fn'] is tf.sigmoid
+  assert defaults['squeeze_input_tensor'] is None and defaults['pool'] is None
+
+
+def _se_reference(x, source, w1, b1, w2, b2, pool=None):
+  """numpy: x * sigmoid(relu(mean(source) W1 + b1) W2 + b2)."""
+  if pool is None:
+    z = source.mean(axis=(1, 2))[:, None, None, :]
+  else:
+    n, h, w, c = source.shape
+    z = source[:, :h // pool * pool, :w // pool * pool].reshape(
+        n, h // pool, pool, w // pool, pool, c).mean(axis=(2, 4))
+  hidden = np.maximum(np.einsum('nhwc,cd->nhwd', z, w1) + b1, 0)
+  gate = 1 / (1 + np.exp(-(np.einsum('nhwd,dc->nhwc', hidden, w2) + b2)))
+  return gate
+
+
+def _se_weights(sess):
+  values = {v.op.name: sess.run(v) for v in tf.global_variables()}
+  return [values['squeeze_excite/Conv/weights'][0, 0],
+          values['squeeze_excite/Conv/biases'],
+          values['squeeze_excite/Conv_1/weights'][0, 0],
+          values['squeeze_excite/Conv_1/biases']]
+
+
+def test_squeeze_excite_values_with_a_separate_squeeze_input():
+  rng = np.random.RandomState(0)
+  x = rng.randn(2, 4, 4, 24).astype(np.float32)
+  source = rng.randn(2, 4, 4, 32).astype(np.float32)
+  with tf.Graph().as_default():
+    with slim.arg_scope([slim.conv2d],
+                        biases_initializer=tf.random_normal_initializer()):
+      out = conv_blocks.squeeze_excite(tf.constant(x),
+                                       squeeze_input_tensor=tf.constant(
+                                           source))
+    shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      got = sess.run(out)
+      w1, b1, w2, b2 = _se_weights(sess)
+  # Bottleneck from the squeeze input: make_divisible(32 / 3 = 10.7) = 16
+  # (8 would lose over 10%); the gate has input_tensor's 24 channels.
+  assert shapes['squeeze_excite/Conv/weights'] == [1, 1, 32, 16]
+  assert shapes['squeeze_excite/Conv_1/weights'] == [1, 1, 16, 24]
+  np.testing.assert_allclose(
+      got, x * _se_reference(x, source, w1, b1, w2, b2), rtol=1e-5,
+      atol=1e-6)
+
+
+def test_squeeze_excite_pool_gives_a_spatial_gate():
+  rng = np.random.RandomState(1)
+  x = rng.randn(1, 4, 4, 16).astype(np.float32)
+  with tf.Graph().as_default():
+    out = conv_blocks.squeeze_excite(tf.constant(x), pool=2)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      got = sess.run(out)
+      weights = _se_weights(sess)
+  gate2x2 = _se_reference(x, x, *weights, pool=2)[0]  # [2, 2, 16]
+  # Bilinear resize 2 -> 4 with align_corners: rows/cols at 0, 1/3, 2/3, 1.
+  t = np.array([0., 1. / 3, 2. / 3, 1.])
+  rows = gate2x2[0][None] * (1 - t)[:, None, None] + \
+      gate2x2[1][None] * t[:, None, None]          # [4, 2, 16]
+  gate = rows[:, 0][:, None] * (1 - t)[None, :, None] + \
+      rows[:, 1][:, None] * t[None, :, None]       # [4, 4, 16]
+  np.testing.assert_allclose(got[0], x[0] * gate, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(gate[0, 0], gate[3, 3])

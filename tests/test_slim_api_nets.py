@@ -155,8 +155,52 @@ def test_inception_arg_scopes_take_batch_norm_scale(arg_scope_fn):
 
 
 def test_resnet_utils_reuses_tf_slims_pieces():
-  for name in ('Block', 'subsample', 'conv2d_same', 'resnet_arg_scope'):
+  for name in ('Block', 'subsample', 'conv2d_same'):
     assert getattr(resnet_utils, name) is getattr(tf_slim_resnet_utils, name)
+
+
+def _scope_summary(arg_scope):
+  """{op: {kwarg: value}} with functions named and objects by type."""
+  def plain(value):
+    if isinstance(value, dict):
+      return {k: plain(v) for k, v in value.items()}
+    if callable(value) and hasattr(value, '__name__'):
+      return value.__name__
+    return type(value).__name__ if hasattr(value, '__dict__') else value
+  return {op: plain(kwargs) for op, kwargs in arg_scope.items()}
+
+
+def test_resnet_arg_scope_defaults_match_tf_slims():
+  ours = resnet_utils.resnet_arg_scope(weight_decay=0.5)
+  theirs = tf_slim_resnet_utils.resnet_arg_scope(weight_decay=0.5)
+  assert _scope_summary(ours) == _scope_summary(theirs)
+  with tf.Graph().as_default():
+    with slim.arg_scope(ours):
+      slim.conv2d(tf.ones([1, 2, 2, 1]), 1, [1, 1],
+                  weights_initializer=tf.ones_initializer())
+    (loss,) = tf.losses.get_regularization_losses()
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      assert sess.run(loss) == pytest.approx(0.25)  # 0.5 * 1^2 / 2
+
+
+def test_resnet_arg_scope_research_slim_options():
+  with tf.Graph().as_default():
+    with slim.arg_scope(resnet_utils.resnet_arg_scope(
+        activation_fn=tf.nn.relu6, use_batch_norm=False,
+        batch_norm_updates_collections=None)):
+      net = slim.conv2d(tf.fill([1, 2, 2, 1], 10.0), 1, [1, 1],
+                        weights_initializer=tf.ones_initializer(),
+                        scope='conv')
+    names = sorted(v.op.name for v in tf.global_variables())
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      out = sess.run(net)
+  assert names == ['conv/biases', 'conv/weights']  # no batch norm
+  np.testing.assert_array_equal(out, np.full([1, 2, 2, 1], 6.0))  # relu6
+  scope = resnet_utils.resnet_arg_scope(batch_norm_updates_collections=None)
+  bn = [kwargs for op, kwargs in scope.items() if 'batch_norm' in op][0]
+  assert bn['updates_collections'] is None
 
 
 def _tiny_blocks():

@@ -176,40 +176,154 @@ def pool_to_1x1(inputs, default_size=7, stride=1, rate=1, scope=None,
 pool_to_1x1.default_scope = 'AvgPool'
 
 
-def squeeze_excite(inputs, squeeze_factor=4, divisible_by=8,
-                   inner_activation_fn=tf.nn.relu, gating_fn=hard_sigmoid):
+@slim.add_arg_scope
+def squeeze_excite(input_tensor,
+                   divisible_by=8,
+                   squeeze_factor=3,
+                   inner_activation_fn=tf.nn.relu,
+                   gating_fn=tf.sigmoid,
+                   squeeze_input_tensor=None,
+                   pool=None):
   """MobileNetV3's squeeze-and-excite block ([2], Sec. 5.3, Fig. 4).
 
+  TF-Slim's signature and defaults (sigmoid gate, squeeze_factor=3);
+  MobileNetV3 itself passes `squeeze_factor=4, gating_fn=hard_sigmoid`.
   Part of the published v3 architecture, with its own variables
   `squeeze_excite/Conv` and `squeeze_excite/Conv_1` (1x1 convs with biases,
   no batch norm); not to be confused with SE-Slim's `attention='se_block'`.
 
-  squeeze:    z = average of `inputs` over H and W          [batch, 1, 1, C]
-  excitation: s = gating_fn(W2 act(W1 z + b1) + b2)          [batch, 1, 1, C]
-              W1: C -> make_divisible(C / squeeze_factor, divisible_by)
-  scale:      out = inputs * s                               [batch, H, W, C]
+  Let X = `squeeze_input_tensor` (default `input_tensor`), C_x its channels
+  and C the channels of `input_tensor`:
+
+  squeeze:    z = average of X over H and W                 [batch, 1, 1, C_x]
+              (with `pool`: a pool x pool average, stride pool, VALID)
+  excitation: s = gating_fn(W2 act(W1 z + b1) + b2)          [batch, h, w, C]
+              W1: C_x -> make_divisible(C_x / squeeze_factor, divisible_by)
+              (with `pool`: s is bilinearly resized back to H x W)
+  scale:      out = input_tensor * s                        [batch, H, W, C]
 
   Args:
-    inputs: `[batch, height, width, channels]` with static channels.
-    squeeze_factor: reduction of the bottleneck (4 in [2]).
+    input_tensor: `[batch, height, width, channels]`, static channels.
     divisible_by: the bottleneck width is a multiple of this.
+    squeeze_factor: reduction of the bottleneck.
     inner_activation_fn: activation after the first 1x1 conv.
-    gating_fn: activation of the gate (hard sigmoid in [2]).
+    gating_fn: activation of the gate.
+    squeeze_input_tensor: if given, the gate is computed from this tensor
+      (same H and W as `input_tensor`) instead of from `input_tensor`.
+    pool: if given, and the squeeze input is at least this tall, average
+      over pool x pool windows (stride pool) instead of the whole map, so
+      the gate varies over space.
 
   Returns:
-    Tensor shaped like `inputs`.
+    Tensor shaped like `input_tensor`.
   """
   with tf.variable_scope('squeeze_excite'):
-    channels = inputs.get_shape().as_list()[3]
-    squeezed = tf.reduce_mean(inputs, [1, 2], keepdims=True, name='squeeze')
+    if squeeze_input_tensor is None:
+      squeeze_input_tensor = input_tensor
+    in_size = input_tensor.get_shape().as_list()[1:3]
+    source_height = squeeze_input_tensor.get_shape().as_list()[1]
+    source_channels = squeeze_input_tensor.get_shape().as_list()[3]
+    channels = input_tensor.get_shape().as_list()[3]
+    pooled_locally = (pool is not None and source_height is not None and
+                      source_height >= pool)
+    if pooled_locally:
+      squeezed = tf.nn.avg_pool(squeeze_input_tensor, (1, pool, pool, 1),
+                                strides=(1, pool, pool, 1), padding='VALID',
+                                name='squeeze')
+    else:
+      # The mean over the whole map; TF-Slim's full-size VALID average pool
+      # gives the same values, this also works with unknown H and W.
+      squeezed = tf.reduce_mean(squeeze_input_tensor, [1, 2], keepdims=True,
+                                name='squeeze')
     hidden = slim.conv2d(squeezed,
-                         make_divisible(channels / squeeze_factor,
+                         make_divisible(source_channels / squeeze_factor,
                                         divisible_by),
                          [1, 1], normalizer_fn=None,
                          activation_fn=inner_activation_fn, scope='Conv')
     gate = slim.conv2d(hidden, channels, [1, 1], normalizer_fn=None,
                        activation_fn=gating_fn, scope='Conv_1')
-    return inputs * gate
+    if pool is not None:
+      # As TF-Slim: bilinear with align_corners (a no-op for a 1 x 1 gate
+      # of the same size, and TPU-friendly).
+      gate = tf.image.resize_bilinear(gate, in_size, align_corners=True)
+    return input_tensor * gate
+
+
+def expand_input_by_factor(n, divisible_by=8):
+  """TF-Slim's name for `expand_by`: expand the input width `n` times.
+
+  Args:
+    n: expansion ratio.
+    divisible_by: round the expanded width to a multiple of this.
+
+  Returns:
+    A function `(num_inputs, **unused) -> make_divisible(num_inputs * n)`.
+  """
+  return expand_by(n, divisible_by)
+
+
+@slim.add_arg_scope
+def split_separable_conv2d(input_tensor,
+                           num_outputs,
+                           scope=None,
+                           normalizer_fn=None,
+                           stride=1,
+                           rate=1,
+                           endpoints=None,
+                           use_explicit_padding=False):
+  """MobileNetV1's separable conv: 3x3 depthwise, then 1x1 pointwise.
+
+  Unlike `slim.separable_conv2d` with `num_outputs`, the depthwise conv is
+  its own layer with its own normalizer and activation (from the arg_scope),
+  as in [MobileNets, arXiv:1704.04861, Fig. 3]. Variables, as TF-Slim names
+  them for V1 checkpoints: `<scope>_depthwise/...` and `<scope>_pointwise/...`
+  or, with `scope=None`, `separable[_<n>]/depthwise/...` and `.../pointwise`.
+
+  Args:
+    input_tensor: `[batch, height, width, C_in]`.
+    num_outputs: C_out of the pointwise conv.
+    scope: prefix of the two layers' scopes, or None for a unique
+      `separable` scope.
+    normalizer_fn: normalizer of both convs (None: biases, no norm).
+    stride: stride of the depthwise conv.
+    rate: dilation rate of the depthwise conv.
+    endpoints: optional dict; gets both layers' outputs, keyed by their
+      scope names ('<scope>_depthwise', '<scope>_pointwise' or 'depthwise',
+      'pointwise').
+    use_explicit_padding: pad with `fixed_padding` and convolve VALID, so
+      the output size is that of SAME padding.
+
+  Returns:
+    `[batch, ceil(height / stride), ceil(width / stride), num_outputs]`.
+  """
+  endpoints = endpoints if endpoints is not None else {}
+  kernel_size = [3, 3]
+
+  def build(prefix):
+    net = input_tensor
+    padding = 'SAME'
+    if use_explicit_padding:
+      padding = 'VALID'
+      net = fixed_padding(net, kernel_size, rate)
+    dw_scope = prefix + 'depthwise'
+    net = slim.separable_conv2d(net, None, kernel_size, depth_multiplier=1,
+                                stride=stride, rate=rate,
+                                normalizer_fn=normalizer_fn, padding=padding,
+                                scope=dw_scope)
+    endpoints[dw_scope] = net
+    pw_scope = prefix + 'pointwise'
+    net = slim.conv2d(net, num_outputs, [1, 1], stride=1,
+                      normalizer_fn=normalizer_fn, scope=pw_scope)
+    endpoints[pw_scope] = net
+    return net
+
+  if scope is None:
+    with tf.variable_scope(None, default_name='separable') as s, \
+         tf.name_scope(s.original_name_scope):
+      return build('')
+  # '<scope>_depthwise' / '<scope>_pointwise', the numbered scopes of
+  # MobileNetV1 checkpoints ('Conv2d_1_depthwise', ...).
+  return build(scope + '_')
 
 
 def _split_divisible(num, num_ways, divisible_by=8, what='channels'):

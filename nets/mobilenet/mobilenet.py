@@ -88,9 +88,11 @@ def op(opfunc, multiplier_func=depth_multiplier, **params):
   """A table row: layer function `opfunc` called with `params`.
 
   As in TF-Slim, a `multiplier_transform` entry of `params` replaces
-  `multiplier_func`.
+  `multiplier_func`; so does `multiplier_transorm`, the spelling TF-Slim's
+  own `op` pops.
   """
-  multiplier = params.pop('multiplier_transform', multiplier_func)
+  multiplier = params.pop('multiplier_transorm', multiplier_func)
+  multiplier = params.pop('multiplier_transform', multiplier)
   return Op(opfunc, params, multiplier)
 
 
@@ -150,12 +152,12 @@ def mobilenet_base(inputs,
                    multiplier=1.0,
                    final_endpoint=None,
                    output_stride=None,
+                   use_explicit_padding=False,
+                   scope=None,
+                   is_training=False,
                    finegrain_classification_mode=False,
                    min_depth=None,
                    divisible_by=None,
-                   is_training=False,
-                   scope=None,
-                   use_explicit_padding=False,
                    use_groupnorm=False):
   """Builds the layers of `conv_defs` (no pooling, no logits).
 
@@ -268,18 +270,42 @@ def wrapped_partial(func, *args, **kwargs):
   return partial_func
 
 
-def global_pool(inputs):
-  """Average over H and W: `[batch, H, W, C]` -> `[batch, 1, 1, C]`."""
-  height, width = inputs.get_shape().as_list()[1:3]
+def global_pool(input_tensor, pool_op=tf.nn.avg_pool):
+  """Pools over all of H and W: `[batch, H, W, C]` -> `[batch, 1, 1, C]`.
+
+  Args:
+    input_tensor: `[batch, height, width, channels]`.
+    pool_op: a `tf.nn` pooling op taking `(value, ksize, strides, padding,
+      name)`, e.g. `tf.nn.max_pool`; TF-Slim's default, average pooling.
+
+  Returns:
+    `[batch, 1, 1, channels]`.
+
+  Raises:
+    ValueError: for a `pool_op` other than average pooling on an input whose
+      height or width is not static (TF 1's pooling ops need a static window).
+  """
+  height, width = input_tensor.get_shape().as_list()[1:3]
   if height is None or width is None:
-    return tf.reduce_mean(inputs, [1, 2], keepdims=True, name='AvgPool')
-  return tf.nn.avg_pool(inputs, [1, height, width, 1], [1, 1, 1, 1],
-                        padding='VALID', name='AvgPool')
+    if pool_op is not tf.nn.avg_pool:
+      raise ValueError('global_pool with pool_op=%s needs a static height and '
+                       'width; got shape %s' % (
+                           getattr(pool_op, '__name__', pool_op),
+                           input_tensor.get_shape().as_list()))
+    # The same mean, for a map whose size is only known at run time.
+    return tf.reduce_mean(input_tensor, [1, 2], keepdims=True, name='AvgPool')
+  return pool_op(input_tensor, ksize=[1, height, width, 1],
+                 strides=[1, 1, 1, 1], padding='VALID', name='AvgPool')
+
+
+@slim.add_arg_scope
+def apply_activation(x, name=None, activation_fn=None):
+  """`activation_fn(x, name=name)`, or `x` if `activation_fn` is None."""
+  return activation_fn(x, name=name) if activation_fn else x
 
 
 @slim.add_arg_scope
 def mobilenet(inputs,
-              conv_defs,
               num_classes=1001,
               prediction_fn=slim.softmax,
               reuse=None,
@@ -287,6 +313,7 @@ def mobilenet(inputs,
               base_only=False,
               is_training=False,
               attention_module=None,
+              conv_defs=None,
               **base_args):
   """MobileNet classifier for a conv-def table.
 
@@ -296,7 +323,6 @@ def mobilenet(inputs,
 
   Args:
     inputs: `[batch, height, width, 3]` images.
-    conv_defs: a conv-defs dict (see `mobilenet_base`).
     num_classes: number of classes; 0 or None returns the pooled features
       `[batch, 1, 1, C]` instead of logits.
     prediction_fn: maps logits to predictions (default softmax).
@@ -307,6 +333,8 @@ def mobilenet(inputs,
     attention_module: None or an `attention.Attention` (or bare name),
       applied in every `expanded_conv` after its depthwise conv (see
       `conv_blocks`).
+    conv_defs: a conv-defs dict (see `mobilenet_base`); required. A keyword
+      argument, as in TF-Slim (whose `mobilenet` takes it in `**kwargs`).
     **base_args: passed to `mobilenet_base` (`multiplier`,
       `finegrain_classification_mode`, `output_stride`, `final_endpoint`,
       `min_depth`, `divisible_by`).
@@ -317,9 +345,13 @@ def mobilenet(inputs,
       'Predictions'.
 
   Raises:
-    ValueError: if `inputs` is not 4-D, for an unknown attention module or
-      invalid base arguments.
+    ValueError: if `inputs` is not 4-D, `conv_defs` is missing, for an
+      unknown attention module or invalid base arguments.
   """
+  if conv_defs is None:
+    raise ValueError('mobilenet.mobilenet needs conv_defs=<a conv-defs dict, '
+                     'e.g. mobilenet_v2.V2_DEF>; got num_classes=%r and no '
+                     'conv_defs' % (num_classes,))
   input_shape = inputs.get_shape().as_list()
   if len(input_shape) != 4:
     raise ValueError('MobileNet expects a 4-D input [batch, height, width, '

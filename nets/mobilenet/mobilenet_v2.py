@@ -50,6 +50,7 @@ from nets.mobilenet import mobilenet as lib
 op = lib.op
 conv = conv_blocks.conv
 block = conv_blocks.expanded_conv
+expand_input = conv_blocks.expand_input_by_factor  # TF-Slim's alias.
 
 # Table 2 of [1]: (t, c, n, s) rows unrolled to one op per layer.
 # TF-Slim's conv-defs dict: copy it (`copy.deepcopy`) to edit a variant.
@@ -98,7 +99,7 @@ del _key
 
 
 @slim.add_arg_scope
-def mobilenet(inputs,
+def mobilenet(input_tensor,
               num_classes=1001,
               depth_multiplier=1.0,
               scope='MobilenetV2',
@@ -112,7 +113,8 @@ def mobilenet(inputs,
   """MobileNetV2 classifier [1], with optional attention in every block.
 
   Args:
-    inputs: `[batch, height, width, 3]` images, 224 x 224 by default.
+    input_tensor: `[batch, height, width, 3]` images, 224 x 224 by default
+      (TF-Slim's name for it).
     num_classes: number of classes; 0 or None returns the pooled features
       `[batch, 1, 1, 1280]`.
     depth_multiplier: width multiplier (> 0) of [1].
@@ -153,8 +155,8 @@ def mobilenet(inputs,
         (slim.conv2d, slim.fully_connected, slim.separable_conv2d)][
             'activation_fn'] = activation_fn
   return lib.mobilenet(
-      inputs,
-      conv_defs,
+      input_tensor,
+      conv_defs=conv_defs,
       num_classes=num_classes,
       scope=scope,
       multiplier=depth_multiplier,
@@ -187,19 +189,19 @@ mobilenet_v2_035 = _variant('mobilenet_v2_035', depth_multiplier=0.35,
 
 
 @slim.add_arg_scope
-def mobilenet_base(inputs, depth_multiplier=1.0, **kwargs):
+def mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs):
   """The MobileNetV2 layers without pooling and logits (see `mobilenet`)."""
-  return mobilenet(inputs, depth_multiplier=depth_multiplier, base_only=True,
-                   **kwargs)
+  return mobilenet(input_tensor, depth_multiplier=depth_multiplier,
+                   base_only=True, **kwargs)
 
 
 @slim.add_arg_scope
-def mobilenet_base_group_norm(inputs, depth_multiplier=1.0, groups=8,
+def mobilenet_base_group_norm(input_tensor, depth_multiplier=1.0, groups=8,
                               **kwargs):
   """`mobilenet_base` with group norm of `groups` groups for batch norm
   (TF-Slim's name; see `mobilenet.mobilenet_base(use_groupnorm=)`)."""
   with slim.arg_scope([lib.group_norm], groups=groups):
-    return mobilenet_base(inputs, depth_multiplier=depth_multiplier,
+    return mobilenet_base(input_tensor, depth_multiplier=depth_multiplier,
                           use_groupnorm=True, **kwargs)
 
 

@@ -62,7 +62,8 @@ def _se4(expansion_tensor, input_tensor):
   the (depthwise) expansion by itself and ignores the block's input.
   """
   del input_tensor
-  return conv_blocks.squeeze_excite(expansion_tensor)
+  return conv_blocks.squeeze_excite(expansion_tensor, squeeze_factor=4,
+                                    gating_fn=conv_blocks.hard_sigmoid)
 
 
 def _block(t, c, k, s=1, act=relu, se=False, **kwargs):
@@ -250,7 +251,7 @@ def mobilenet(inputs,
   """
   return lib.mobilenet(
       inputs,
-      V3_LARGE if conv_defs is None else conv_defs,
+      conv_defs=V3_LARGE if conv_defs is None else conv_defs,
       num_classes=num_classes,
       scope=scope,
       multiplier=depth_multiplier,
