@@ -170,6 +170,24 @@ def write_image_records(path, images, labels):
       for im, lb in zip(images, labels)])
 
 
+def all_batches(dataset, max_batches=None):
+  """Every element of `dataset` (a `tf.data.Dataset` of the default graph).
+
+  Runs one pass in a new session, stopping at the end of the data or after
+  `max_batches` elements; returns the list of evaluated elements.
+  """
+  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
+  out = []
+  nxt = tf.data.make_one_shot_iterator(dataset).get_next()
+  with tf.Session() as sess:
+    while max_batches is None or len(out) < max_batches:
+      try:
+        out.append(sess.run(nxt))
+      except tf.errors.OutOfRangeError:
+        break
+  return out
+
+
 def read_records(path):
   """Returns [(image uint8 array, label, format)] from a TFRecord file, using
   tf.data.TFRecordDataset and PIL only (no code under test)."""

@@ -104,16 +104,9 @@ def test_digits_roundtrip_through_factory_and_pipeline(digits_dir):
   with tf.Graph().as_default():
     ds = input_pipeline.build_dataset(split, identity, batch_size=100,
                                       image_size=32, is_training=False)
-    nxt = tf.data.make_one_shot_iterator(ds).get_next()
-    got_images, got_labels = [], []
-    with tf.Session() as sess:
-      while True:
-        try:
-          x, y = sess.run(nxt)
-        except tf.errors.OutOfRangeError:
-          break
-        got_images.append(x)
-        got_labels.append(y)
+    batches = dtu.all_batches(ds)
+  got_images = [x for x, _ in batches]
+  got_labels = [y for _, y in batches]
   got_images = np.concatenate(got_images)
   np.testing.assert_array_equal(np.concatenate(got_labels), labels[indices])
   assert got_images.shape == (359, 32, 32, 3)

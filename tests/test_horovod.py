@@ -25,6 +25,7 @@ import unittest
 import numpy as np
 import tensorflow.compat.v1 as tf
 
+from tests import dataset_testutil as dtu
 from tests import test_train_util as util
 from train_lib import evaluation
 from train_lib import hvd
@@ -224,15 +225,10 @@ class WithoutHorovodTest(tf.test.TestCase):
       shard = hvd.Replica(_FakeHorovod(rank, 2)).shard(split)
       self.assertEqual(list(shard.files), list(split.files)[rank::2])
       with tf.Graph().as_default():
-        batch = tf.data.make_one_shot_iterator(input_pipeline.build_dataset(
-            shard, identity, batch_size=50, image_size=8,
-            is_training=False)).get_next()
-        with tf.Session() as sess:
-          while True:
-            try:
-              labels.extend(sess.run(batch[1]).tolist())
-            except tf.errors.OutOfRangeError:
-              break
+        for _, batch_labels in dtu.all_batches(input_pipeline.build_dataset(
+            shard, identity, batch_size=50, image_size=32,
+            is_training=False)):
+          labels.extend(batch_labels.tolist())
     # The two shares together are the split, each record once.
     self.assertEqual(len(labels), split.num_samples)
     # A split whose conversion did not finish is still refused, on any rank.
@@ -241,7 +237,7 @@ class WithoutHorovodTest(tf.test.TestCase):
     shard = hvd.Replica(_FakeHorovod(0, 1)).shard(broken)
     with self.assertRaises(input_pipeline.IncompleteSplitError):
       input_pipeline.build_dataset(shard, identity, batch_size=50,
-                                   image_size=8, is_training=False)
+                                   image_size=32, is_training=False)
 
   @unittest.skipIf(_HOROVOD, 'Horovod is installed')
   def test_one_line_saying_how_to_install(self):

@@ -48,15 +48,7 @@ def toy_files(tmp_path_factory):
 
 
 def _run(ds, max_batches=100):
-  batches = []
-  nxt = tf.data.make_one_shot_iterator(ds).get_next()
-  with tf.Session() as sess:
-    for _ in range(max_batches):
-      try:
-        batches.append(sess.run(nxt))
-      except tf.errors.OutOfRangeError:
-        break
-  return batches
+  return dtu.all_batches(ds, max_batches)
 
 
 def _build(split, max_batches=100, **kwargs):

@@ -55,16 +55,10 @@ def _pipeline(split, image_size, **kwargs):
                                       image_size=image_size, is_training=False,
                                       num_readers=1,
                                       num_preprocessing_threads=2, **kwargs)
-    nxt = tf.data.make_one_shot_iterator(ds).get_next()
     images, labels = [], []
-    with tf.Session() as sess:
-      while True:
-        try:
-          batch_images, batch_labels = sess.run(nxt)
-        except tf.errors.OutOfRangeError:
-          break
-        images.extend(batch_images)
-        labels.extend(batch_labels)
+    for batch_images, batch_labels in dtu.all_batches(ds):
+      images.extend(batch_images)
+      labels.extend(batch_labels)
   return np.array(images), np.array(labels), ds.bad_record_counter
 
 
