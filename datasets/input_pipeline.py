@@ -229,13 +229,21 @@ def decode_example(serialized, channels=3, image_shape=None):
     raw record with the wrong byte count raises `InvalidArgumentError`
     saying so.
   """
+  image, label, raw_bytes, raw_shape = _parse_and_decode(
+      serialized, channels, image_shape)
+  with tf.control_dependencies([check_raw_size(raw_bytes, raw_shape)]):
+    image = tf.identity(image)
+  return image, label
+
+
+def _parse_and_decode(serialized, channels, image_shape):
+  """`parse_example` then `decode_image`: (image, label, raw_bytes,
+  raw_shape), with the raw-size check left to the caller."""
   features = parse_example(serialized)
   image, raw_bytes, raw_shape = decode_image(
       features['encoded'], features['format'], channels, image_shape,
       features['height'], features['width'])
-  with tf.control_dependencies([check_raw_size(raw_bytes, raw_shape)]):
-    image = tf.identity(image)
-  return image, features['label']
+  return image, features['label'], raw_bytes, raw_shape
 
 
 class BadRecordCounter(object):
@@ -457,11 +465,9 @@ def build_dataset(split, preprocess_fn, batch_size, image_size, is_training,
     # A raw record of the wrong size decodes (to an empty image) and is
     # reported after the scan below, with its size: an error here would only
     # say "undecodable".
-    features = parse_example(record)
-    image, raw_bytes, raw_shape = decode_image(
-        features['encoded'], features['format'], channels, image_shape,
-        features['height'], features['width'])
-    return (image, features['label'], filename, index, is_trailer, read_lost,
+    image, label, raw_bytes, raw_shape = _parse_and_decode(
+        record, channels, image_shape)
+    return (image, label, filename, index, is_trailer, read_lost,
             read_prev, seq, prev_filename, prev_index, raw_bytes, raw_shape)
 
   ds = ds.map(decode, num_parallel_calls=num_preprocessing_threads)
