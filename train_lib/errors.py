@@ -11,6 +11,8 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import logging
+import os
 import sys
 
 
@@ -88,3 +90,28 @@ def exit_on_user_error(fn, prog):
     sys.stderr.write('%s: error: %s\n' % (prog, message))
     sys.stderr.flush()
     sys.exit(1)
+
+
+def exit_at_once(status):
+  """Ends a script that failed with `status` without the interpreter's teardown.
+
+  Called by the scripts' boundary (`flag_groups.run_script`) once a bad flag
+  or a user error has been reported and everything above has unwound (a
+  checkpoint being written was finished or removed, the session closed).
+  What is left is the interpreter's teardown, which on TF 2 takes about 1.5 s
+  (0.6 s on TF 1.15) of a mistyped flag's 7 s: what was printed or logged is
+  flushed, then the process ends. Under Horovod the normal exit stays, so
+  that its shutdown tells the other ranks.
+
+  Args:
+    status: the exit status (non-zero).
+  """
+  if 'horovod' in sys.modules:
+    sys.exit(status)
+  logging.shutdown()  # flushes every handler, absl's too
+  for stream in (sys.stdout, sys.stderr):
+    try:
+      stream.flush()
+    except (OSError, ValueError):  # closed or broken pipe: nothing to keep
+      pass
+  os._exit(status)  # pylint: disable=protected-access

@@ -581,4 +581,10 @@ def run_script(run, script_file):
     logging.set_verbosity(logging.INFO)
     errors.exit_on_user_error(run, prog)
 
-  app.run(main, flags_parser=parse_flags)
+  try:
+    app.run(main, flags_parser=parse_flags)
+  except SystemExit as e:
+    # Status 2 (a bad flag) or 1 (a user error, or --help): reported already.
+    if isinstance(e.code, int) and e.code != 0:
+      errors.exit_at_once(e.code)
+    raise
