@@ -1,2 +1,14 @@
-"""pytest set-up: the runtime shim runs before any test module imports TF."""
+"""pytest set-up: the runtime shim runs before any test module imports TF.
+
+Tests marked `long` (a big model's build, a multi-process run) are collected
+first. `make test` runs the suite on 2 workers (pytest-xdist), which take
+tests in collection order: started first, the long ones overlap each other
+and the many short ones, instead of one worker finishing a long test while
+the other has nothing left to run.
+"""
 import tf_compat  # pylint: disable=unused-import
+
+
+def pytest_collection_modifyitems(items):
+  # A stable sort: within each group, the files' order stays.
+  items.sort(key=lambda item: item.get_closest_marker('long') is None)

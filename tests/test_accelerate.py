@@ -25,6 +25,7 @@ import tempfile
 import textwrap
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
@@ -57,6 +58,7 @@ def _config(train_dir, **kw):
   return training.TrainConfig(**values)
 
 
+@pytest.mark.long
 class MixedPrecisionTest(tf.test.TestCase):
 
   @classmethod
@@ -180,6 +182,7 @@ _XLA_SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.long
 class XlaTest(tf.test.TestCase):
 
   def test_same_weights_within_float_tolerance(self):

@@ -182,6 +182,7 @@ def test_alternate_orders_rounds_abba():
   assert rates == {'a': [16.0, 16.0, 16.0], 'b': [8.0, 8.0, 8.0]}
 
 
+@pytest.mark.long
 def test_script_runs_end_to_end(tmp_path):
   """The script's main on the tiny model, 1 step, writes the tables."""
   output = os.path.join(str(tmp_path), 'results.md')

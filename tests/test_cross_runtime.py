@@ -45,6 +45,7 @@ _SKIP_WITHOUT_OTHER = pytest.mark.skipif(
 
 
 @_SKIP_WITHOUT_OTHER
+@pytest.mark.long
 def test_se_checkpoints_give_same_logits_on_the_other_runtime(tmp_path):
   # Three steps, one subprocess: this runtime saves; the other restores that
   # checkpoint, then saves its own; this runtime restores the other's.

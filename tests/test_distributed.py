@@ -16,10 +16,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
-import threading
-
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
@@ -44,6 +44,7 @@ def _free_ports(count):
       s.close()
 
 
+@pytest.mark.long
 class DistributedTest(tf.test.TestCase):
 
   def test_one_ps_two_sync_workers(self):

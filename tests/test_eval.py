@@ -16,6 +16,7 @@ import shutil
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
@@ -119,6 +120,7 @@ class _DeletingEvaluator(object):
     return self._evaluator.evaluate(checkpoint)
 
 
+@pytest.mark.long
 class EvaluationLoopTest(tf.test.TestCase):
 
   def test_each_new_checkpoint_once_skips_deleted_and_times_out(self):

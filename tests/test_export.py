@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
@@ -70,6 +71,7 @@ class InferenceGraphTest(tf.test.TestCase):
       export.export_inference_graph('resnet_v1_50', 10, '')
 
 
+@pytest.mark.long
 class SavedModelTest(tf.test.TestCase):
 
   def test_export_and_predict_in_fresh_process(self):

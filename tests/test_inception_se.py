@@ -120,6 +120,7 @@ def test_se_adds_only_se_variables_and_formula_params(name):
           sum(attention.se_param_count(c, 16) for _, c in EXPECTED_SE[name]))
 
 
+@pytest.mark.long
 def test_formula_at_r8_gives_the_expected_totals():
   # Independent arithmetic: C/8 units, 2*C*C/8 + C/8 + C per block.
   v4 = 4 * (2 * 384 * 48 + 48 + 384) + 7 * (2 * 1024 * 128 + 128 + 1024) + (
@@ -237,6 +238,7 @@ def _train_one_step(name):
     }
 
 
+@pytest.mark.long
 def test_se_inception_v4_trains_one_step():
   name = 'inception_v4'
   run = _train_one_step(name)

@@ -88,12 +88,21 @@ def _case_id(name, module, position=attention.STANDARD):
   return '_'.join(parts)
 
 
+def _marks(name):
+  # A graph's build time grows with its layers: the models of over 750
+  # published variables (NASNets, ResNet-152/200, Inception-ResNet-v2) are
+  # the suite's longest checks and run first (tests/conftest.py).
+  return [pytest.mark.long] if len(
+      util.load_reference(name)['variables']) > 750 else []
+
+
 def _cases():
   for name in SLIM_NAMES:
     for module in [None, FULL_MODULE]:
       if module and not _supports(name):
         continue
-      yield pytest.param(name, module, id=_case_id(name, module))
+      yield pytest.param(name, module, id=_case_id(name, module),
+                         marks=_marks(name))
 
 
 def _count_cases():

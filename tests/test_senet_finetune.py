@@ -16,6 +16,7 @@ import os
 import re
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
@@ -31,6 +32,7 @@ def _read(prefix, name):
   return tf.train.load_checkpoint(prefix).get_tensor(name)
 
 
+@pytest.mark.long
 def test_convert_finetune_evaluate_export(tmp_path):
   weights = str(tmp_path / 'model.safetensors')
   senet_weights.write_safetensors(weights,

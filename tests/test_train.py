@@ -10,6 +10,7 @@ import re
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 import tf_slim as slim
 
@@ -282,6 +283,7 @@ class SEIdentityInitTest(tf.test.TestCase):
     self.assertGreater(np.max(np.abs(se_plain - plain)) / scale, 0.01)
 
 
+@pytest.mark.long
 class TrainSEEndToEndTest(tf.test.TestCase):
   """Trains SE-ResNet (small) a few steps, then resumes."""
 

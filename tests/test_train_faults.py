@@ -15,6 +15,7 @@ import tempfile
 import time
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import test_train_util as util
@@ -30,6 +31,7 @@ def _checkpoint_steps(train_dir):
   return [int(p.rsplit('-', 1)[1]) for p in state.all_model_checkpoint_paths]
 
 
+@pytest.mark.long
 class SigkillTest(tf.test.TestCase):
 
   def test_sigkill_then_resume_from_last_save(self):
