@@ -35,11 +35,12 @@ venv: $(STAMP)
 $(STAMP): $(REQS) requirements-test.txt tools/setup_venv.sh
 	@VENV=$(VENV) TF=$(TF) bash tools/setup_venv.sh
 
-# Two workers, handed tests one or two at a time in collection order, which
-# puts the long ones first (tests/conftest.py): neither worker is left with a
-# long test at the end. The 20 slowest are listed after the summary.
+# Two workers, each handed the next test (or xdist_group of tests sharing a
+# fixture) when it is nearly idle; the long tests come first
+# (tests/conftest.py), so neither worker is left with one at the end. The 20
+# slowest are listed after the summary.
 test: $(STAMP)
-	$(PY) -m pytest -q -n 2 --maxschedchunk=1 --durations=20 tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=20 tests
 
 # The main job on the offline digits set: convert, train SE-MobileNetV2 from
 # scratch, evaluate the held-out split. A second run resumes from the last

@@ -1,10 +1,13 @@
 """pytest set-up: the runtime shim runs before any test module imports TF.
 
-Tests marked `long` (a big model's build, a multi-process run) are collected
-first. `make test` runs the suite on 2 workers (pytest-xdist), which take
-tests in collection order: started first, the long ones overlap each other
-and the many short ones, instead of one worker finishing a long test while
-the other has nothing left to run.
+`make test` runs the suite on 2 workers (pytest-xdist, `--dist loadgroup`):
+tests that share a module fixture, a cached build or a `setUpClass` carry
+one `xdist_group` and go to one worker together (largest groups first); the
+other tests go one at a time, in collection order, to whichever worker is
+nearly idle. Tests marked `long` (a big model's build, a multi-process run)
+are collected first, so they overlap each other and the many short ones
+instead of one worker finishing a long test while the other has nothing
+left to run.
 """
 import tf_compat  # pylint: disable=unused-import
 

@@ -58,7 +58,8 @@ def _config(train_dir, **kw):
   return training.TrainConfig(**values)
 
 
-@pytest.mark.long
+# setUpClass's run is shared: one worker runs the class (--dist loadgroup).
+@pytest.mark.xdist_group('MixedPrecisionTest')
 class MixedPrecisionTest(tf.test.TestCase):
 
   @classmethod

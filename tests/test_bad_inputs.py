@@ -25,6 +25,10 @@ from datasets import image_folder
 from tests import dataset_testutil as dtu
 from tests import test_train_util as util
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_bad_inputs')
+
 tf.disable_eager_execution()
 
 TRAIN = 'train_image_classifier.py'

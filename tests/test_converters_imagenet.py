@@ -19,6 +19,10 @@ from datasets import dataset_utils
 from datasets import imagenet
 from tests import dataset_testutil as dtu
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_converters_imagenet')
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SYNSETS = ['n01440764', 'n01443537', 'n01484850']
 TEXTS = {'n01440764': 'tench, Tinca tinca',

@@ -17,6 +17,10 @@ from datasets import input_pipeline
 from preprocessing import preprocessing_factory
 from tests import dataset_testutil as dtu
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_datasets')
+
 NAMES = ['cifar10', 'digits', 'flowers', 'image_folder', 'imagenet', 'mnist']
 
 

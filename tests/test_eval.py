@@ -48,6 +48,8 @@ def _write(path, step, biases=DESCENDING, ema_biases=None):
       ema_logits_biases=ema_biases)
 
 
+# setUpClass's run is shared: one worker runs the class (--dist loadgroup).
+@pytest.mark.xdist_group('EvaluatorTest')
 class EvaluatorTest(tf.test.TestCase):
 
   @classmethod

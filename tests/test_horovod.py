@@ -23,6 +23,7 @@ import time
 import unittest
 
 import numpy as np
+import pytest
 import tensorflow.compat.v1 as tf
 
 from tests import dataset_testutil as dtu
@@ -90,7 +91,9 @@ def _checkpoint_steps(train_dir):
   return [int(p.rsplit('-', 1)[1]) for p in state.all_model_checkpoint_paths]
 
 
+# setUpClass's run is shared: one worker runs the class (--dist loadgroup).
 @unittest.skipUnless(_HOROVOD, 'Horovod is not installed (make horovod)')
+@pytest.mark.xdist_group('HorovodTest')
 class HorovodTest(tf.test.TestCase):
 
   @classmethod

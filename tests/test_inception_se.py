@@ -28,6 +28,10 @@ from nets import attention
 from nets import nets_factory
 from tests import nets_testutil as util
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_inception_se')
+
 
 def _blocks(prefix, letters):
   return [prefix + c for c in letters]
@@ -120,7 +124,6 @@ def test_se_adds_only_se_variables_and_formula_params(name):
           sum(attention.se_param_count(c, 16) for _, c in EXPECTED_SE[name]))
 
 
-@pytest.mark.long
 def test_formula_at_r8_gives_the_expected_totals():
   # Independent arithmetic: C/8 units, 2*C*C/8 + C/8 + C per block.
   v4 = 4 * (2 * 384 * 48 + 48 + 384) + 7 * (2 * 1024 * 128 + 128 + 1024) + (
@@ -238,7 +241,6 @@ def _train_one_step(name):
     }
 
 
-@pytest.mark.long
 def test_se_inception_v4_trains_one_step():
   name = 'inception_v4'
   run = _train_one_step(name)

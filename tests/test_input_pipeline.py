@@ -16,6 +16,10 @@ from datasets import dataset_factory
 from datasets import input_pipeline
 from tests import dataset_testutil as dtu
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_input_pipeline')
+
 FILES = 3
 PER_FILE = 5
 

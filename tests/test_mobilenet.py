@@ -36,6 +36,10 @@ from nets.mobilenet import mobilenet as mobilenet_lib
 from nets.mobilenet import mobilenet_v2
 from nets.mobilenet import mobilenet_v3
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_mobilenet')
+
 # Variable shapes do not depend on the input size: build small graphs.
 _SIZE = 64
 _UNIT = re.compile(r'^(MobilenetV2/expanded_conv(?:_\d+)?)/')

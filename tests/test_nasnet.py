@@ -28,6 +28,10 @@ from nets.nasnet import nasnet
 from nets.nasnet import nasnet_utils
 from nets.nasnet import pnasnet
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_nasnet')
+
 # Two cells and two reductions: reductions before cells 0 and 1, aux on cell 0.
 TINY_CIFAR = nasnet.CIFAR_CONFIG._replace(num_cells=2)
 TINY_MOBILE = nasnet.MOBILE_IMAGENET_CONFIG._replace(num_cells=2)

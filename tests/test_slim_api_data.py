@@ -32,6 +32,10 @@ from nets import nets_factory
 from preprocessing import preprocessing_factory
 from tests import dataset_testutil as dtu
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_slim_api_data')
+
 CLASSES = ('daisy', 'roses', 'tulips')
 PER_CLASS = 4  # 12 photos: 8 train, 4 validation
 NUM_VALIDATION = 4

@@ -25,6 +25,10 @@ from datasets import input_pipeline
 from datasets import mnist
 from tests import dataset_testutil as dtu
 
+# Its tests share module fixtures or cached builds: one worker runs them all
+# (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group('test_slim_api_raw')
+
 CIFAR_BYTES = 32 * 32 * 3
 
 

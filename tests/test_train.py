@@ -283,7 +283,8 @@ class SEIdentityInitTest(tf.test.TestCase):
     self.assertGreater(np.max(np.abs(se_plain - plain)) / scale, 0.01)
 
 
-@pytest.mark.long
+# setUpClass's run is shared: one worker runs the class (--dist loadgroup).
+@pytest.mark.xdist_group('TrainSEEndToEndTest')
 class TrainSEEndToEndTest(tf.test.TestCase):
   """Trains SE-ResNet (small) a few steps, then resumes."""
 
