@@ -455,34 +455,6 @@ class _CheckpointSaverHook(tf.train.CheckpointSaverHook):
     self._timer.update_last_triggered_step(global_step)
 
 
-class _WorkerSessionCreator(tf.train.SessionCreator):
-  """A non-chief worker's session, ready once the chief has initialized.
-
-  `tf.train.WorkerSessionCreator` with a poll of `poll_secs`: its
-  `SessionManager` asks the chief's variables every 30 s (the default
-  `recovery_wait_secs`), so a worker started a moment before the chief
-  idled up to 30 s before its first step.
-  """
-
-  def __init__(self, scaffold, master, config, max_wait_secs=30 * 60,
-               poll_secs=1):
-    self._scaffold = scaffold
-    self._master = master
-    self._config = config
-    self._max_wait_secs = max_wait_secs
-    self._poll_secs = poll_secs
-
-  def create_session(self):
-    self._scaffold.finalize()
-    manager = tf.train.SessionManager(
-        local_init_op=self._scaffold.local_init_op,
-        ready_op=self._scaffold.ready_op,
-        ready_for_local_init_op=self._scaffold.ready_for_local_init_op,
-        graph=tf.get_default_graph(), recovery_wait_secs=self._poll_secs)
-    return manager.wait_for_session(self._master, config=self._config,
-                                    max_wait_secs=self._max_wait_secs)
-
-
 class _ProgressHook(tf.train.SessionRunHook):
   """Logs step, loss, learning rate, sec/step and images/s every n steps."""
 
@@ -971,7 +943,8 @@ def train(config):
             scaffold=scaffold, master=master, config=session_config,
             checkpoint_filename_with_path=restore_from)
       else:
-        creator = _WorkerSessionCreator(scaffold, master, session_config)
+        creator = tf.train.WorkerSessionCreator(
+            scaffold=scaffold, master=master, config=session_config)
       step, loss = _run_session(config, inputs.dataset, model, hooks,
                                 progress, creator)
     logging.info('Training stopped at step %d', step)
