@@ -7,6 +7,7 @@ from __future__ import print_function
 import json
 import os
 
+import numpy as np
 import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2
 
@@ -26,6 +27,32 @@ def load_reference(name):
   """Returns the reference dict of Slim's published model `name`."""
   with open(os.path.join(REFERENCE_DIR, name + '.json')) as f:
     return json.load(f)
+
+
+def with_classes(shape, ref_classes, num_classes):
+  """`shape` with a trailing class dimension `ref_classes` set to `num_classes`."""
+  if shape and shape[-1] == ref_classes:
+    return shape[:-1] + [num_classes]
+  return shape
+
+
+def reference_param_count(name, num_classes):
+  """Trainable parameters of Slim's published `name` with `num_classes` classes.
+
+  The reference's total (built with its own class count, e.g. 1001) less the
+  rows of its logits layer(s) that `num_classes` does not have.
+
+  Raises:
+    ValueError: the reference has no variable with a class dimension.
+  """
+  ref = load_reference(name)
+  class_rows = sum(
+      np.prod(s) - np.prod(with_classes(s, ref['num_classes'], num_classes))
+      for _, s in ref['variables'])
+  if not any(s and s[-1] == ref['num_classes'] for _, s in ref['variables']):
+    raise ValueError('%s: no variable of the reference has its %d classes' %
+                     (name, ref['num_classes']))
+  return ref['total_params'] - class_rows
 
 
 def input_channels(name):

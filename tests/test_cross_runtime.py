@@ -38,13 +38,10 @@ def _run_other(*verbs_and_dirs):
   assert proc.returncode == 0, proc.stdout.decode('utf-8', 'replace')[-3000:]
 
 
-_SKIP_WITHOUT_OTHER = pytest.mark.skipif(
+@pytest.mark.skipif(
     not os.path.exists(OTHER_PYTHON),
     reason='the other runtime\'s venv %s is not built (make venv%s)' %
     (OTHER_VENV, ' TF=2' if OTHER_VENV == '.venv-tf2' else ''))
-
-
-@_SKIP_WITHOUT_OTHER
 @pytest.mark.long
 def test_se_checkpoints_give_same_logits_on_the_other_runtime(tmp_path):
   # Three steps, one subprocess: this runtime saves; the other restores that

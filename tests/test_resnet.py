@@ -62,27 +62,29 @@ def test_checkpoint_from_tf_slim_nets_gives_same_logits(
 @pytest.mark.parametrize('depth,paper_millions', [
     (50, 28.09), (101, 49.3), (152, 66.8)])
 def test_se_resnet_parameter_counts_match_paper(depth, paper_millions):
-  # Variable shapes do not depend on the input size. At every depth
-  # tests/test_nets_factory.py checks the increase over the plain model
-  # against the registered formula; here the totals against the paper, and
-  # for ResNet-50 also the plain total and the formula written out.
-  graph, _, _, _ = util.build('resnet_v1_%d' % depth, 1000, image_size=64,
+  name = 'resnet_v1_%d' % depth
+  # Variable shapes do not depend on the input size. The plain model's count
+  # is Slim's published one (its reference list), so only SE is built.
+  graph, _, _, _ = util.build(name, 1000, image_size=64,
                               attention_module='se_block')
+  units = sum(resnet_common.UNITS_PER_BLOCK[depth])
   assert util.trainable_param_count(graph) == pytest.approx(
       paper_millions * 1e6, rel=0.005)
-  units = sum(resnet_common.UNITS_PER_BLOCK[depth])
+  # The formula over the units: C = 4 * base depth of the unit's block.
+  expected_delta = sum(
+      n * attention.se_param_count(4 * base, 16)
+      for n, base in zip(resnet_common.UNITS_PER_BLOCK[depth],
+                         resnet_common.BASE_DEPTHS))
+  assert (util.trainable_param_count(graph) -
+          util.reference_param_count(name, 1000)) == expected_delta
   assert units == {50: 16, 101: 33, 152: 50}[depth]
-  if depth == 50:
-    # The formula over the units: C = 4 * base depth of the unit's block.
-    expected_delta = sum(
-        n * attention.se_param_count(4 * base, 16)
-        for n, base in zip(resnet_common.UNITS_PER_BLOCK[depth],
-                           resnet_common.BASE_DEPTHS))
-    plain, _, _, _ = util.build('resnet_v1_50', 1000, image_size=64)
-    assert util.trainable_param_count(plain) == pytest.approx(25.56e6,
-                                                              rel=1e-3)
-    assert (util.trainable_param_count(graph) -
-            util.trainable_param_count(plain)) == expected_delta
+
+
+def test_resnet50_parameter_count_without_se():
+  graph, _, _, _ = util.build('resnet_v1_50', 1000, image_size=64)
+  assert util.trainable_param_count(graph) == pytest.approx(25.56e6, rel=1e-3)
+  assert util.trainable_param_count(graph) == util.reference_param_count(
+      'resnet_v1_50', 1000)
 
 
 @pytest.mark.parametrize('module', [resnet_v1, resnet_v2])
