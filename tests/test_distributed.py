@@ -27,6 +27,8 @@ tf.disable_eager_execution()
 
 # What the second worker logs once it shares the cluster's global step.
 _WORKER_JOINED = re.compile(r'\] step \d+: loss|Global step 4 already reached')
+# What the chief logs after its first step (so after initializing).
+_CHIEF_STEPPED = re.compile(r'\] step \d+: loss')
 
 
 def _free_ports(count):
@@ -60,22 +62,36 @@ class DistributedTest(tf.test.TestCase):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO)
     script = os.path.join(util.REPO, 'train_image_classifier.py')
     procs, logs = {}, {}
+
+    def start(job, task):
+      name = '%s%d' % (job, task)
+      logs[name] = os.path.join(train_dir, name + '.log')
+      with open(logs[name], 'w') as log:
+        procs[name] = subprocess.Popen(
+            [sys.executable, script, '--job_name=%s' % job,
+             '--task=%d' % task] + common,
+            cwd=util.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
     try:
-      for job, task in (('ps', 0), ('worker', 0), ('worker', 1)):
-        name = '%s%d' % (job, task)
-        logs[name] = os.path.join(train_dir, name + '.log')
-        with open(logs[name], 'w') as log:
-          procs[name] = subprocess.Popen(
-              [sys.executable, script, '--job_name=%s' % job,
-               '--task=%d' % task] + common,
-              cwd=util.REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+      start('ps', 0)
+      start('worker', 0)
+      # Worker 1 starts once the chief has initialized the variables: a
+      # worker that asks before then is told to wait, and TF's session
+      # manager asks again only after 30 s.
+      deadline = time.time() + 240
+      while time.time() < deadline and procs['worker0'].poll() is None:
+        with open(logs['worker0']) as f:
+          if _CHIEF_STEPPED.search(f.read()):
+            break
+        time.sleep(0.5)
+      start('worker', 1)
       rc = procs['worker0'].wait(timeout=300)
       chief_log = open(logs['worker0']).read()
       self.assertEqual(rc, 0, chief_log[-3000:])
       # The other worker joins the same cluster and global step. It either
       # took part in the synchronous steps, or found the run finished (a
       # sync step counts gradients, and a fast chief can supply all of
-      # them). Once the chief stops it may wait forever for a token the
+      # them, which is the usual case as it only starts now). Once the chief stops it may wait forever for a token the
       # chief no longer sends, so it is killed below rather than awaited.
       deadline = time.time() + 120
       while time.time() < deadline and procs['worker1'].poll() is None:

@@ -850,6 +850,14 @@ def _session_config(config, replica, server, num_gpus):
   return session_config
 
 
+# How long closing the session waits for queue-runner threads. The only one
+# we start is --sync_replicas' token queue runner on the chief, and after the
+# last step it is blocked taking gradients that no worker will send: with
+# MonitoredSession's default of 120 s every synchronous chief idled two
+# minutes before exiting. Closing the session cancels that wait anyway.
+_STOP_GRACE_SECS = 5
+
+
 def _run_session(config, dataset, model, hooks, progress, session_creator):
   """Stage 5: runs training steps until a hook stops them.
 
@@ -864,7 +872,8 @@ def _run_session(config, dataset, model, hooks, progress, session_creator):
   """
   loss = None
   with tf.train.MonitoredSession(session_creator=session_creator,
-                                 hooks=hooks) as sess:
+                                 hooks=hooks,
+                                 stop_grace_period_secs=_STOP_GRACE_SECS) as sess:
     step = sess.run_step_fn(
         lambda step_context: step_context.session.run(model.global_step))
     if config.max_number_of_steps and step >= config.max_number_of_steps:
