@@ -33,8 +33,8 @@ _DATA = ['--dataset_dir=/nonexistent']
 
 class BadFlagsTest(parameterized.TestCase):
 
-  def _check_one_line_error(self, script, args, *expected):
-    proc = util.run_script(script, args, timeout=120)
+  def _check_one_line_error(self, script, args, *expected, fresh=False):
+    proc = util.run_script(script, args, timeout=120, fresh=fresh)
     self.assertNotEqual(proc.returncode, 0)
     lines = proc.stderr.strip().splitlines()
     self.assertEqual(len(lines), 1, proc.stderr[-3000:])
@@ -69,6 +69,14 @@ class BadFlagsTest(parameterized.TestCase):
   )
   def test_bad_flag(self, script, args, *expected):
     self._check_one_line_error(script, args, *expected)
+
+  @parameterized.parameters(TRAIN, EVAL)
+  def test_one_line_from_a_fresh_interpreter(self, script):
+    # The cases above run forked from a process that imported TensorFlow
+    # once (tests/script_server.py); here the script imports it itself, so
+    # TF's start-up notes would show up on stderr if tf_compat let them by.
+    self._check_one_line_error(script, ['--model_name=resnet_v9'] + _DATA,
+                               'resnet_v1_50|', fresh=True)
 
   def test_runtime_user_errors_are_one_line(self):
     # A model that takes no attention module: the factory's message.

@@ -10,10 +10,14 @@ from __future__ import absolute_import
 from __future__ import division
 from __future__ import print_function
 
+import atexit
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -123,14 +127,75 @@ def _is_logits_bias(name):
                                       'Logits' in name)
 
 
-def run_script(script, args, timeout=240, env=None):
-  """Runs `python <script> args` in the repo; returns CompletedProcess."""
-  full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
-  full_env.update(env or {})
-  return subprocess.run([sys.executable, os.path.join(REPO, script)] + args,
-                        cwd=REPO, env=full_env, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE, universal_newlines=True,
-                        timeout=timeout)
+def run_script(script, args, timeout=240, env=None, fresh=False):
+  """Runs `python <script> args` in the repo; returns CompletedProcess.
+
+  The script runs in a new process forked from `tests/script_server.py`,
+  which has already imported TensorFlow and the repository (see there),
+  unless `fresh` is set or `env` changes the environment: then in a fresh
+  interpreter, as a user starts it. Either way a run past `timeout` seconds
+  is killed and raises `subprocess.TimeoutExpired`.
+  """
+  if env or fresh:
+    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, os.path.join(REPO, script)] + args,
+                          cwd=REPO, env=full_env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=timeout)
+  return _ScriptServer.get().run(script, args, timeout)
+
+
+class _ScriptServer(object):
+  """This test process's `tests/script_server.py`, started on first use."""
+
+  _instance = None
+  _lock = threading.Lock()
+
+  @classmethod
+  def get(cls):
+    with cls._lock:
+      if cls._instance is None or cls._instance.proc.poll() is not None:
+        cls._instance = cls()
+      return cls._instance
+
+  def __init__(self):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
+    self.proc = subprocess.Popen(
+        [sys.executable, os.path.join(REPO, 'tests', 'script_server.py')],
+        cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        universal_newlines=True)
+    ready = self.proc.stdout.readline()
+    if ready != 'ready\n':
+      raise RuntimeError('tests/script_server.py did not start: %r' % ready)
+    self.run_lock = threading.Lock()
+    atexit.register(self.proc.stdin.close)
+
+  def run(self, script, args, timeout):
+    with self.run_lock:
+      out_dir = tempfile.mkdtemp(prefix='se_slim_script_')
+      try:
+        out, err = (os.path.join(out_dir, n) for n in ('stdout', 'stderr'))
+        self.proc.stdin.write(json.dumps({
+            'script': script, 'args': list(args), 'cwd': REPO,
+            'stdout': out, 'stderr': err, 'timeout': timeout}) + '\n')
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+          raise RuntimeError('tests/script_server.py ended (exit %s)' %
+                             self.proc.wait())
+        reply = json.loads(reply)
+        texts = []
+        for path in (out, err):
+          with open(path, errors='replace') as f:
+            texts.append(f.read())
+      finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    command = [sys.executable, script] + list(args)
+    if reply['timed_out']:
+      raise subprocess.TimeoutExpired(command, timeout, texts[0], texts[1])
+    return subprocess.CompletedProcess(command, reply['returncode'],
+                                       texts[0], texts[1])
 
 
 def event_tags(logdir):
