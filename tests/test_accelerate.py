@@ -190,8 +190,7 @@ class XlaTest(tf.test.TestCase):
     dump_dir = tempfile.mkdtemp()
     script = _XLA_SCRIPT % dict(repo=util.REPO, digits=util.digits_dir(),
                                 steps=3)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO,
-               XLA_FLAGS='--xla_dump_to=%s' % dump_dir)
+    env = util.script_env({'XLA_FLAGS': '--xla_dump_to=%s' % dump_dir})
     env.pop('TF_XLA_FLAGS', None)
     proc = subprocess.run([sys.executable, '-c', script], cwd=util.REPO,
                           env=env, stdout=subprocess.PIPE,

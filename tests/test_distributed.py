@@ -25,10 +25,21 @@ from tests import test_train_util as util
 
 tf.disable_eager_execution()
 
+# What a worker logs after a step (the chief: so after initializing).
+_STEPPED = r'\] step \d+: loss'
+_CHIEF_STEPPED = re.compile(_STEPPED)
 # What the second worker logs once it shares the cluster's global step.
-_WORKER_JOINED = re.compile(r'\] step \d+: loss|Global step 4 already reached')
-# What the chief logs after its first step (so after initializing).
-_CHIEF_STEPPED = re.compile(r'\] step \d+: loss')
+_WORKER_JOINED = re.compile(_STEPPED + '|Global step 4 already reached')
+
+
+def _wait_for_log(proc, log_path, pattern, timeout, poll_secs):
+  """Waits until `pattern` is in the log, `proc` exits, or `timeout` s."""
+  deadline = time.time() + timeout
+  while time.time() < deadline and proc.poll() is None:
+    with open(log_path) as f:
+      if pattern.search(f.read()):
+        return
+    time.sleep(poll_secs)
 
 
 def _free_ports(count):
@@ -59,7 +70,7 @@ class DistributedTest(tf.test.TestCase):
         '--sync_replicas', '--replicas_to_aggregate=2',
         '--max_number_of_steps=4', '--log_every_n_steps=1',
         '--optimizer=sgd', '--learning_rate_decay_type=fixed']
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO)
+    env = util.script_env()
     script = os.path.join(util.REPO, 'train_image_classifier.py')
     procs, logs = {}, {}
 
@@ -78,12 +89,8 @@ class DistributedTest(tf.test.TestCase):
       # Worker 1 starts once the chief has initialized the variables: a
       # worker that asks before then is told to wait, and TF's session
       # manager asks again only after 30 s.
-      deadline = time.time() + 240
-      while time.time() < deadline and procs['worker0'].poll() is None:
-        with open(logs['worker0']) as f:
-          if _CHIEF_STEPPED.search(f.read()):
-            break
-        time.sleep(0.5)
+      _wait_for_log(procs['worker0'], logs['worker0'], _CHIEF_STEPPED, 240,
+                    poll_secs=0.5)
       start('worker', 1)
       rc = procs['worker0'].wait(timeout=300)
       chief_log = open(logs['worker0']).read()
@@ -91,14 +98,12 @@ class DistributedTest(tf.test.TestCase):
       # The other worker joins the same cluster and global step. It either
       # took part in the synchronous steps, or found the run finished (a
       # sync step counts gradients, and a fast chief can supply all of
-      # them, which is the usual case as it only starts now). Once the chief stops it may wait forever for a token the
-      # chief no longer sends, so it is killed below rather than awaited.
-      deadline = time.time() + 120
-      while time.time() < deadline and procs['worker1'].poll() is None:
-        with open(logs['worker1']) as f:
-          if _WORKER_JOINED.search(f.read()):
-            break
-        time.sleep(1)
+      # them; as this worker starts after the chief's first step, it
+      # usually finds the run finished). Once the chief stops it may wait
+      # forever for a token the chief no longer sends, so it is killed
+      # below rather than awaited.
+      _wait_for_log(procs['worker1'], logs['worker1'], _WORKER_JOINED, 120,
+                    poll_secs=1)
     finally:
       for proc in procs.values():
         if proc.poll() is None:

@@ -51,8 +51,7 @@ def _command(train_dir, dump_dir, max_steps, save_secs=600):
 
 
 def _env():
-  return dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO,
-              PYTHONHASHSEED='0')
+  return util.script_env({'PYTHONHASHSEED': '0'})
 
 
 def _run(train_dir, dump_dir, max_steps, timeout=600):

@@ -43,7 +43,7 @@ class SigkillTest(tf.test.TestCase):
             '--train_image_size=32', '--batch_size=2', '--num_readers=1',
             '--save_interval_secs=1', '--log_every_n_steps=1',
             '--max_number_of_steps=1000000']
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=util.REPO)
+    env = util.script_env()
     with open(log_path, 'w') as log:
       proc = subprocess.Popen(args, cwd=util.REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=log)

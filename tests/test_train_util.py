@@ -127,6 +127,13 @@ def _is_logits_bias(name):
                                       'Logits' in name)
 
 
+def script_env(extra=None):
+  """The environment the tests start the repository's scripts with."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
+  env.update(extra or {})
+  return env
+
+
 def run_script(script, args, timeout=240, env=None, fresh=False):
   """Runs `python <script> args` in the repo; returns CompletedProcess.
 
@@ -137,10 +144,8 @@ def run_script(script, args, timeout=240, env=None, fresh=False):
   is killed and raises `subprocess.TimeoutExpired`.
   """
   if env or fresh:
-    full_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
-    full_env.update(env or {})
     return subprocess.run([sys.executable, os.path.join(REPO, script)] + args,
-                          cwd=REPO, env=full_env, stdout=subprocess.PIPE,
+                          cwd=REPO, env=script_env(env), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, universal_newlines=True,
                           timeout=timeout)
   return _ScriptServer.get().run(script, args, timeout)
@@ -160,10 +165,9 @@ class _ScriptServer(object):
       return cls._instance
 
   def __init__(self):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=REPO)
     self.proc = subprocess.Popen(
         [sys.executable, os.path.join(REPO, 'tests', 'script_server.py')],
-        cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cwd=REPO, env=script_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         universal_newlines=True)
     ready = self.proc.stdout.readline()
     if ready != 'ready\n':
